@@ -1,0 +1,118 @@
+//! Command-line arguments and the subcommands. Each subcommand lives in its own file.
+
+mod classify;
+mod eval;
+mod train;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use herken::config::{Config, LogFormat, RawConfig};
+
+/// herken recognises complaints (klacht), reports (melding), objections (bezwaar) and council
+/// petitions (raadsadres) in messages to a Dutch municipality, and explains why.
+#[derive(Debug, Parser)]
+#[command(name = "herken", version, about, long_about = None)]
+pub struct Args {
+    /// Configuration file [default: ./herken.toml when it exists]. Env: HERKEN_CONFIG.
+    #[arg(long, global = true, env = "HERKEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory with the trained model (sparse-lr.bin, manifest.json). Env: HERKEN_MODEL_DIR.
+    #[arg(long, global = true)]
+    pub model_dir: Option<PathBuf>,
+    /// Directory with lexicon files (families.toml, nl.toml, en.toml) instead of the built-in
+    /// lexicon. Env: HERKEN_LEXICON_DIR.
+    #[arg(long, global = true)]
+    pub lexicon_dir: Option<PathBuf>,
+    /// Log filter, e.g. "info" or "herken=debug". Env: RUST_LOG.
+    #[arg(long, global = true, default_value = "info", env = "RUST_LOG")]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the gRPC API (Classifier, grpc.health.v1.Health, reflection) until SIGTERM or Ctrl-C.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:50051]. Env: HERKEN_ADDR.
+        #[arg(long)]
+        addr: Option<String>,
+        /// Refuse to start without a trained model instead of running degraded on the lexicon.
+        /// Env: HERKEN_REQUIRE_MODEL.
+        #[arg(long)]
+        require_model: bool,
+    },
+    /// Classify messages: a text argument, standard input, an .eml file, or JSON lines.
+    Classify(classify::ClassifyArgs),
+    /// Score a labelled JSON-lines file (fields `text`, `label`; optional `channel`, `lang`).
+    Eval(eval::EvalArgs),
+    /// Train the model from the labelled corpus and write it with its manifest.
+    Train(train::TrainArgs),
+}
+
+/// Build the configuration: file, then environment, then flags.
+pub fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let mut raw = RawConfig::discover(args.config.as_deref())?.apply_env(std::env::vars())?;
+    if let Some(d) = &args.model_dir {
+        raw.model_dir = Some(d.clone());
+    }
+    if let Some(d) = &args.lexicon_dir {
+        raw.lexicon_dir = Some(d.clone());
+    }
+    if let Command::Serve {
+        addr,
+        require_model,
+    } = &args.command
+    {
+        if let Some(a) = addr {
+            raw.addr = Some(a.clone());
+        }
+        if *require_model {
+            raw.require_model = Some(true);
+        }
+    }
+    Ok(raw.validate()?)
+}
+
+fn init_logging(filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Run the chosen subcommand.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = load_config(&args)?;
+    init_logging(&args.log, config.log_format);
+    match args.command {
+        Command::Serve { .. } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(config.addr)
+                    .await
+                    .with_context(|| format!("binding {}", config.addr))?;
+                herken::server::run(listener, config, herken::server::shutdown_signal()).await?;
+                Ok::<_, anyhow::Error>(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Classify(a) => classify::run(a, &config),
+        Command::Eval(a) => eval::run(a, &config),
+        Command::Train(a) => train::run(a, &config),
+    }
+}

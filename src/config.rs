@@ -1,0 +1,242 @@
+//! Configuration in two stages: [`RawConfig`] is what the user wrote (`herken.toml`, every field
+//! optional, unknown fields rejected), [`Config`] is what herken runs with (validated, paths
+//! resolved). Precedence: command-line flag > `HERKEN_*` environment variable > file > default.
+//!
+//! Every option, its environment variable and its default is documented in `herken.toml.example`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::pipeline::decide::DecideOptions;
+
+/// What the user wrote in `herken.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Address to serve gRPC on.
+    pub addr: Option<String>,
+    /// Directory with the trained model (`sparse-lr.bin`, `manifest.json`).
+    pub model_dir: Option<PathBuf>,
+    /// Refuse to start without a trained model (instead of running degraded on the lexicon).
+    pub require_model: Option<bool>,
+    /// Directory with lexicon files; the built-in lexicon when absent.
+    pub lexicon_dir: Option<PathBuf>,
+    /// Longest accepted message text, in characters.
+    pub max_text_chars: Option<usize>,
+    /// Most requests in one ClassifyBatch.
+    pub max_batch: Option<usize>,
+    /// Below this confidence a message needs clarification.
+    pub min_confidence: Option<f32>,
+    /// Below this gap between the best two labels a message needs clarification.
+    pub min_margin: Option<f32>,
+    /// Log format: "text" or "json".
+    pub log_format: Option<String>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to serve gRPC on.
+    pub addr: SocketAddr,
+    /// Directory with the trained model.
+    pub model_dir: PathBuf,
+    /// Refuse to start without a trained model.
+    pub require_model: bool,
+    /// Directory with lexicon files; `None` for the built-in lexicon.
+    pub lexicon_dir: Option<PathBuf>,
+    /// Longest accepted message text, in characters.
+    pub max_text_chars: usize,
+    /// Most requests in one ClassifyBatch.
+    pub max_batch: usize,
+    /// Thresholds of the decide stage.
+    pub decide: DecideOptions,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// Default gRPC address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
+/// Default text limit.
+pub const DEFAULT_MAX_TEXT_CHARS: usize = 100_000;
+/// Default batch limit.
+pub const DEFAULT_MAX_BATCH: usize = 1000;
+
+impl Default for Config {
+    fn default() -> Self {
+        RawConfig::default()
+            .validate()
+            .expect("the defaults are valid")
+    }
+}
+
+/// The model directory when none is configured: `./models` when it exists, else the one in
+/// the source tree this binary was built from.
+pub fn default_model_dir() -> PathBuf {
+    let local = PathBuf::from("models");
+    if local.join(crate::pipeline::model::SPARSE_FILE).exists() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+    }
+}
+
+impl RawConfig {
+    /// Read a TOML file.
+    pub fn from_file(path: &Path) -> Result<RawConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// The file named by `explicit`, else `./herken.toml` when it exists, else defaults.
+    pub fn discover(explicit: Option<&Path>) -> Result<RawConfig> {
+        match explicit {
+            Some(p) => RawConfig::from_file(p),
+            None if Path::new("herken.toml").exists() => {
+                RawConfig::from_file(Path::new("herken.toml"))
+            }
+            None => Ok(RawConfig::default()),
+        }
+    }
+
+    /// Apply `HERKEN_*` environment variables from `vars` over the file's values.
+    pub fn apply_env<I>(mut self, vars: I) -> Result<RawConfig>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse()
+                .map_err(|e: T::Err| Error::Config(format!("{name}={v:?}: {e}")))
+        }
+        for (k, v) in vars {
+            match k.as_str() {
+                "HERKEN_ADDR" => self.addr = Some(v),
+                "HERKEN_MODEL_DIR" => self.model_dir = Some(v.into()),
+                "HERKEN_REQUIRE_MODEL" => self.require_model = Some(parse(&k, &v)?),
+                "HERKEN_LEXICON_DIR" => self.lexicon_dir = Some(v.into()),
+                "HERKEN_MAX_TEXT_CHARS" => self.max_text_chars = Some(parse(&k, &v)?),
+                "HERKEN_MAX_BATCH" => self.max_batch = Some(parse(&k, &v)?),
+                "HERKEN_MIN_CONFIDENCE" => self.min_confidence = Some(parse(&k, &v)?),
+                "HERKEN_MIN_MARGIN" => self.min_margin = Some(parse(&k, &v)?),
+                "HERKEN_LOG_FORMAT" => self.log_format = Some(v),
+                _ => {}
+            }
+        }
+        Ok(self)
+    }
+
+    /// Check every value and build the [`Config`].
+    pub fn validate(self) -> Result<Config> {
+        let addr_text = self.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string());
+        let addr: SocketAddr = addr_text.parse().map_err(|e| {
+            Error::Config(format!(
+                "addr {addr_text:?} is not an address like 127.0.0.1:50051: {e}"
+            ))
+        })?;
+        let max_text_chars = self.max_text_chars.unwrap_or(DEFAULT_MAX_TEXT_CHARS);
+        if max_text_chars == 0 {
+            return Err(Error::Config("max_text_chars must be at least 1".into()));
+        }
+        let max_batch = self.max_batch.unwrap_or(DEFAULT_MAX_BATCH);
+        if max_batch == 0 {
+            return Err(Error::Config("max_batch must be at least 1".into()));
+        }
+        let defaults = DecideOptions::default();
+        let min_confidence = self.min_confidence.unwrap_or(defaults.min_confidence);
+        let min_margin = self.min_margin.unwrap_or(defaults.min_margin);
+        for (name, v) in [
+            ("min_confidence", min_confidence),
+            ("min_margin", min_margin),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::Config(format!("{name} = {v} is outside 0..1")));
+            }
+        }
+        let log_format = match self.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(Error::Config(format!(
+                    "log_format {other:?}: expected \"text\" or \"json\""
+                )))
+            }
+        };
+        Ok(Config {
+            addr,
+            model_dir: self.model_dir.unwrap_or_else(default_model_dir),
+            require_model: self.require_model.unwrap_or(false),
+            lexicon_dir: self.lexicon_dir,
+            max_text_chars,
+            max_batch,
+            decide: DecideOptions {
+                min_confidence,
+                min_margin,
+                ..defaults
+            },
+            log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_contract() {
+        let c = Config::default();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:50051");
+        assert_eq!(c.max_text_chars, 100_000);
+        assert_eq!(c.max_batch, 1000);
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_its_name() {
+        let err = toml::from_str::<RawConfig>("adress = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("adress"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let raw: RawConfig = toml::from_str("max_batch = 5").unwrap();
+        let c = raw
+            .apply_env([("HERKEN_MAX_BATCH".to_string(), "7".to_string())])
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(c.max_batch, 7);
+    }
+
+    #[test]
+    fn bad_values_name_themselves() {
+        let err = RawConfig::default()
+            .apply_env([("HERKEN_MAX_BATCH".to_string(), "many".to_string())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HERKEN_MAX_BATCH"), "{err}");
+        let err = RawConfig {
+            addr: Some("nowhere".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("nowhere"), "{err}");
+    }
+}

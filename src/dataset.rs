@@ -1,0 +1,156 @@
+//! Labelled JSON-lines files: the training corpus (`data/corpus/*.jsonl`) and evaluation sets.
+//! One object per line with at least `text` and `label`; `id`, `channel`, `lang` and `subject`
+//! are used when present, other fields are ignored. A malformed line is an error naming the
+//! file, the line and the problem: training and evaluation data must be exactly right.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Channel, Label, Message};
+use crate::error::{Error, Result};
+
+/// One labelled message.
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// The message (id from the file, or `file:line`).
+    pub message: Message,
+    /// The gold label.
+    pub label: Label,
+    /// The language the file says, if it says one.
+    pub lang: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Line {
+    text: String,
+    label: String,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+}
+
+/// Read one labelled file.
+pub fn read_file(path: &Path) -> Result<Vec<Example>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse(&path.display().to_string(), &bytes)
+}
+
+/// Parse labelled JSON lines; `name` is used in errors.
+pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<Example>> {
+    let mut out = Vec::new();
+    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let err = |problem: String| Error::Data {
+            file: name.to_string(),
+            line: i + 1,
+            problem,
+        };
+        let line = std::str::from_utf8(raw)
+            .map_err(|e| err(format!("not valid UTF-8 ({e})")))?
+            .trim();
+        if line.is_empty() {
+            continue;
+        }
+        let l: Line = serde_json::from_str(line)
+            .map_err(|e| err(format!("not a labelled JSON object: {e}")))?;
+        let label: Label = l
+            .label
+            .parse()
+            .map_err(|e: crate::domain::UnknownName| err(e.to_string()))?;
+        let channel: Channel = l
+            .channel
+            .as_deref()
+            .unwrap_or("")
+            .parse()
+            .map_err(|e: crate::domain::UnknownName| err(e.to_string()))?;
+        if l.text.trim().is_empty() {
+            return Err(err("empty text".into()));
+        }
+        let mut message = Message::new(l.text).with_channel(channel);
+        message.id = l.id.unwrap_or_else(|| format!("{name}:{}", i + 1));
+        message.subject = l.subject.unwrap_or_default();
+        out.push(Example {
+            message,
+            label,
+            lang: l.lang,
+        });
+    }
+    Ok(out)
+}
+
+/// The `*.jsonl` files of a corpus directory, sorted by name.
+pub fn corpus_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Model(format!(
+            "no *.jsonl files in corpus directory {}",
+            dir.display()
+        )));
+    }
+    Ok(files)
+}
+
+/// Read a whole corpus directory; returns the examples and a SHA-256 over names and contents.
+pub fn read_corpus(dir: &Path) -> Result<(Vec<Example>, String)> {
+    let mut hasher = Sha256::new();
+    let mut all = Vec::new();
+    for f in corpus_files(dir)? {
+        let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(&bytes);
+        all.extend(parse(&f.display().to_string(), &bytes)?);
+    }
+    Ok((all, hex::encode(hasher.finalize())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_fields_and_defaults() {
+        let ex = parse(
+            "t",
+            br#"{"text":"lamp kapot","label":"melding","channel":"webformulier","extra":1}
+
+{"id":"x","text":"Ik ben boos","label":"klacht"}"#,
+        )
+        .unwrap();
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].message.channel, Channel::Webformulier);
+        assert_eq!(ex[0].message.id, "t:1");
+        assert_eq!(ex[1].message.id, "x");
+    }
+
+    #[test]
+    fn errors_name_line_and_problem() {
+        let err = parse("f.jsonl", b"{\"text\":\"a\",\"label\":\"klacht\"}\n{oops")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("f.jsonl:2:"), "{err}");
+        let err = parse("f.jsonl", br#"{"text":"a","label":"klachten"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("klachten"), "{err}");
+        let err = parse("f.jsonl", b"{\"text\":\"\xff\",\"label\":\"klacht\"}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("UTF-8"), "{err}");
+    }
+}

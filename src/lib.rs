@@ -1,0 +1,40 @@
+//! herken ("recognise"): recognises complaints in messages that reach a Dutch municipality.
+//!
+//! # Layout
+//! - [`domain`]: labels, channels, messages — plain types every room shares.
+//! - [`pipeline`]: normalize → language → cues → model → decide; pure and synchronous.
+//! - [`recognizer`]: validation + pipeline + repeat + route for one message; what service and CLI call.
+//! - [`route`]: label and flags → intake queue name; pure.
+//! - [`training`]: `herken train`: corpus → features → model files with a manifest.
+//! - [`eval`]: `herken eval`: per-label precision, recall, F1, confusion, calibration.
+//! - [`config`]: `herken.toml` and `HERKEN_*` → validated configuration.
+//! - [`service`]: the gRPC services (generated traits implemented; pb ⇄ domain).
+//! - [`server`]: builds everything and serves until shutdown.
+//! - [`error`]: the one error type.
+//!
+//! `main.rs` parses the command line and hands off to these; nothing here imports it.
+
+pub mod config;
+pub mod dataset;
+pub mod domain;
+pub mod error;
+pub mod eval;
+pub mod pipeline;
+pub mod recognizer;
+pub mod route;
+pub mod server;
+pub mod service;
+pub mod training;
+
+/// Generated protobuf and gRPC code for `herken.v1`.
+pub mod pb {
+    #![allow(missing_docs, clippy::all)]
+    tonic::include_proto!("herken.v1");
+
+    /// The descriptor set served by the reflection service.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("herken_descriptor");
+}
+
+pub use domain::{Channel, Label, Lang, Message};
+pub use error::{Error, Result};
+pub use pipeline::{Classification, Pipeline};

@@ -1,0 +1,72 @@
+//! The model manifest (`models/manifest.json`): what was trained, on what, and how well.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// File name of the manifest inside a model directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// Held-out scores measured while training.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HeldoutScores {
+    /// Messages in the held-out split.
+    pub count: usize,
+    /// Accuracy.
+    pub accuracy: f64,
+    /// Macro-averaged F1 over the five labels.
+    pub macro_f1: f64,
+    /// Expected calibration error (10 bins), after temperature scaling.
+    pub ece: f64,
+    /// Recall of klacht.
+    pub klacht_recall: f64,
+}
+
+/// What `herken train` wrote.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// Model kind, e.g. `sparse-lr`.
+    pub model: String,
+    /// herken's version that trained it.
+    pub herken_version: String,
+    /// When it was trained (RFC 3339).
+    pub trained_at: String,
+    /// SHA-256 over the corpus files (sorted by name, content), hex.
+    pub corpus_sha256: String,
+    /// Messages in the corpus.
+    pub corpus_count: usize,
+    /// Messages per label.
+    pub corpus_labels: std::collections::BTreeMap<String, usize>,
+    /// SHA-256 of the lexicon used for the cue features, hex.
+    pub lexicon_sha256: String,
+    /// Shuffling seed.
+    pub seed: u64,
+    /// Feature space 2^dim_bits.
+    pub dim_bits: u32,
+    /// Training passes.
+    pub epochs: usize,
+    /// Calibration temperature.
+    pub temperature: f32,
+    /// SHA-256 of the weights file, hex.
+    pub weights_sha256: String,
+    /// Scores on the held-out split (20 %, stratified, same seed).
+    pub heldout: HeldoutScores,
+}
+
+impl Manifest {
+    /// Read `manifest.json` from `dir`.
+    pub fn load(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::Model(format!("{}: {e}", path.display())))
+    }
+
+    /// Write `manifest.json` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = serde_json::to_string_pretty(self).expect("manifest serialises");
+        std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))
+    }
+}

@@ -1,0 +1,176 @@
+//! The recognizer: one message in, one explained answer out. Validation, the pipeline, the
+//! repeat decision and the queue, in the order of ARCHITECTURE.md. Synchronous: callers on
+//! async threads run it with `spawn_blocking`.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::domain::{Label, Message};
+use crate::error::{Error, Result};
+use crate::pipeline::cues::Lexicon;
+use crate::pipeline::model::{self, CueScorer, Scorer};
+use crate::pipeline::types::Cue;
+use crate::pipeline::{Classification, Pipeline};
+use crate::route;
+
+/// Whether a message repeats an earlier report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RepeatOutcome {
+    /// It repeats an earlier report.
+    pub is_repeat: bool,
+    /// Ids of the earlier messages, when known.
+    pub previous_message_ids: Vec<String>,
+    /// Why, in the message's language.
+    pub reason: String,
+}
+
+/// The full answer for one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The message id (the caller's, or generated).
+    pub id: String,
+    /// The label.
+    pub label: Label,
+    /// Probability of `label`.
+    pub confidence: f32,
+    /// Probability per label.
+    pub scores: std::collections::BTreeMap<String, f32>,
+    /// Language: "nl" or "en".
+    pub language: String,
+    /// The evidence, in text order.
+    pub cues: Vec<Cue>,
+    /// Repeat decision.
+    pub repeat: RepeatOutcome,
+    /// "Bij twijfel: vragen naar intentie".
+    pub needs_clarification: bool,
+    /// The question to ask, when in doubt.
+    pub clarifying_question: String,
+    /// One or two sentences a counter employee can read aloud.
+    pub explanation: String,
+    /// For a klacht: check and note satisfaction.
+    pub satisfaction_reminder: String,
+    /// The intake queue it goes (or would go) to.
+    pub queue: String,
+    /// Id of the scorer.
+    pub model: String,
+}
+
+/// Model status, for health and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelStatus {
+    /// The trained model is loaded.
+    Ready,
+    /// Running on the lexicon alone; the reason is given.
+    Degraded(String),
+}
+
+/// Validation limits, the pipeline and the routing.
+#[derive(Debug)]
+pub struct Recognizer {
+    pipeline: Pipeline,
+    max_text_chars: usize,
+    status: ModelStatus,
+}
+
+impl Recognizer {
+    /// Build from configuration: lexicon (built-in or `lexicon_dir`) and the trained model.
+    /// Without a trained model it runs degraded on the lexicon, unless `require_model` is set.
+    pub fn from_config(config: &Config) -> Result<Recognizer> {
+        let lexicon = match &config.lexicon_dir {
+            Some(dir) => Lexicon::from_dir(dir)?,
+            None => Lexicon::builtin()?,
+        };
+        let (scorer, status): (Box<dyn Scorer>, ModelStatus) =
+            match model::load_sparse(&config.model_dir) {
+                Ok(s) => (Box::new(s), ModelStatus::Ready),
+                Err(e) if !config.require_model => (
+                    Box::new(CueScorer::new(&lexicon)),
+                    ModelStatus::Degraded(e.to_string()),
+                ),
+                Err(e) => return Err(e),
+            };
+        Ok(Recognizer {
+            pipeline: Pipeline::new(lexicon, scorer, config.decide.clone()),
+            max_text_chars: config.max_text_chars,
+            status,
+        })
+    }
+
+    /// Build from a ready pipeline (tests, benchmarks, evaluation variants).
+    pub fn new(pipeline: Pipeline, max_text_chars: usize) -> Recognizer {
+        Recognizer {
+            pipeline,
+            max_text_chars,
+            status: ModelStatus::Ready,
+        }
+    }
+
+    /// Whether the trained model is loaded.
+    pub fn status(&self) -> &ModelStatus {
+        &self.status
+    }
+
+    /// The pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// Check a message against the limits. `field` prefixes the field names in errors.
+    pub fn validate(&self, message: &Message, field: &str) -> Result<()> {
+        if message.text.trim().is_empty() {
+            return Err(Error::invalid(
+                format!("{field}.text"),
+                "is empty; send the message text (or raw_email)",
+            ));
+        }
+        let n = message.text.chars().count();
+        if n > self.max_text_chars {
+            return Err(Error::invalid(
+                format!("{field}.text"),
+                format!(
+                    "has {n} characters, more than the limit of {} (max_text_chars)",
+                    self.max_text_chars
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Validate and classify one message.
+    pub fn classify(&self, message: &Message) -> Result<Outcome> {
+        self.validate(message, "message")?;
+        let c = self.pipeline.classify(message);
+        Ok(self.outcome(message, c))
+    }
+
+    fn outcome(&self, message: &Message, c: Classification) -> Outcome {
+        let d = c.decision;
+        let repeat = RepeatOutcome {
+            is_repeat: d.text_says_repeat,
+            previous_message_ids: Vec::new(),
+            reason: d.repeat_reason.clone(),
+        };
+        let model = match &self.status {
+            ModelStatus::Ready => c.model,
+            ModelStatus::Degraded(_) => format!("{} (degraded)", c.model),
+        };
+        Outcome {
+            id: message.id.clone(),
+            label: d.label,
+            confidence: d.confidence,
+            scores: Label::ALL
+                .iter()
+                .map(|l| (l.as_str().to_string(), d.scores[l.index()]))
+                .collect(),
+            language: c.lang.as_str().to_string(),
+            cues: c.cues,
+            repeat,
+            needs_clarification: d.needs_clarification,
+            clarifying_question: d.clarifying_question,
+            explanation: d.explanation,
+            satisfaction_reminder: d.satisfaction_reminder,
+            queue: route::queue_for(d.label, d.needs_clarification).to_string(),
+            model,
+        }
+    }
+}

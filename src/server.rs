@@ -1,0 +1,93 @@
+//! The server: builds the recognizer from the configuration, registers the Classifier, the
+//! standard health service and reflection, and serves on a bound listener until `shutdown`
+//! completes. Requests in flight when shutdown starts are finished first.
+//!
+//! Taking a bound listener (not an address) lets tests bind `127.0.0.1:0` and know the port
+//! before anything is served, with no sleeps.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::pb;
+use crate::recognizer::{ModelStatus, Recognizer};
+use crate::service::ClassifierService;
+
+/// Serve until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let recognizer = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Recognizer::from_config(&config))
+            .await
+            .map_err(|e| Error::Config(format!("start-up task failed: {e}")))??
+    };
+    let recognizer = Arc::new(recognizer);
+    match recognizer.status() {
+        ModelStatus::Ready => {
+            tracing::info!(model = recognizer.pipeline().model_id(), "model loaded")
+        }
+        ModelStatus::Degraded(why) => tracing::warn!(
+            reason = %why,
+            "DEGRADED: no trained model, classifying on the lexicon alone; every response's model field says so"
+        ),
+    }
+
+    let (mut health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<pb::classifier_server::ClassifierServer<ClassifierService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| Error::Config(format!("reflection: {e}")))?;
+
+    let classifier = ClassifierService::new(recognizer, config.max_batch);
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("listener", e))?;
+    tracing::info!(%addr, "serving herken.v1.Classifier, grpc.health.v1.Health and reflection");
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(
+            pb::classifier_server::ClassifierServer::new(classifier)
+                .max_decoding_message_size(64 << 20),
+        )
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+        .map_err(|e| Error::Config(format!("server: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}

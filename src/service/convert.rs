@@ -1,0 +1,142 @@
+//! Conversions between generated protobuf types and domain types, with validation.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::domain::{Channel, Label, Message};
+use crate::error::{Error, Result};
+use crate::pb;
+use crate::pipeline::normalize;
+use crate::recognizer::Outcome;
+
+/// A domain message from a request's message; `field` names it in errors.
+/// Returns the message and, when the text was decoded from `raw_email`, that text.
+pub fn message_from_pb(m: Option<pb::Message>, field: &str) -> Result<(Message, Option<String>)> {
+    let m = m.ok_or_else(|| Error::invalid(field, "is missing"))?;
+    let channel = channel_from_pb(m.channel).ok_or_else(|| {
+        Error::invalid(
+            format!("{field}.channel"),
+            format!("unknown value {}", m.channel),
+        )
+    })?;
+    let mut received_at = match m.received_at {
+        Some(ts) => Some(timestamp(&ts).ok_or_else(|| {
+            Error::invalid(format!("{field}.received_at"), "is not a valid timestamp")
+        })?),
+        None => None,
+    };
+    let (mut text, mut sender, mut subject) = (m.text, m.sender, m.subject);
+    let mut decoded = None;
+    if text.trim().is_empty() && !m.raw_email.is_empty() {
+        let parsed = normalize::parse_raw_email(&m.raw_email)
+            .map_err(|e| Error::invalid(format!("{field}.raw_email"), e.to_string()))?;
+        text = parsed.body;
+        if sender.is_empty() {
+            sender = parsed.sender;
+        }
+        if subject.is_empty() {
+            subject = parsed.subject;
+        }
+        if received_at.is_none() {
+            received_at = parsed.date;
+        }
+        decoded = Some(text.clone());
+    }
+    let id = if m.message_id.trim().is_empty() {
+        uuid::Uuid::new_v4().to_string()
+    } else {
+        m.message_id
+    };
+    let channel = if decoded.is_some() && channel == Channel::Unspecified {
+        Channel::Email
+    } else {
+        channel
+    };
+    Ok((
+        Message {
+            id,
+            text,
+            channel,
+            sender,
+            received_at: received_at.unwrap_or_else(Utc::now),
+            subject,
+        },
+        decoded,
+    ))
+}
+
+fn timestamp(ts: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    if !(0..1_000_000_000).contains(&ts.nanos) {
+        return None;
+    }
+    Utc.timestamp_opt(ts.seconds, ts.nanos as u32).single()
+}
+
+/// The domain channel of a protobuf enum value; `None` for an unknown value.
+pub fn channel_from_pb(v: i32) -> Option<Channel> {
+    Some(match pb::Channel::try_from(v).ok()? {
+        pb::Channel::Unspecified => Channel::Unspecified,
+        pb::Channel::Balie => Channel::Balie,
+        pb::Channel::Telefoon => Channel::Telefoon,
+        pb::Channel::Email => Channel::Email,
+        pb::Channel::Brief => Channel::Brief,
+        pb::Channel::Webformulier => Channel::Webformulier,
+        pb::Channel::Chat => Channel::Chat,
+    })
+}
+
+/// The protobuf enum value of a label.
+pub fn label_to_pb(l: Label) -> pb::Label {
+    match l {
+        Label::Klacht => pb::Label::Klacht,
+        Label::Melding => pb::Label::Melding,
+        Label::Bezwaar => pb::Label::Bezwaar,
+        Label::Raadsadres => pb::Label::Raadsadres,
+        Label::Overig => pb::Label::Overig,
+    }
+}
+
+/// The response for an outcome.
+pub fn response_to_pb(
+    o: Outcome,
+    decoded_text: Option<String>,
+    routed: bool,
+) -> pb::ClassifyResponse {
+    pb::ClassifyResponse {
+        message_id: o.id,
+        label: label_to_pb(o.label) as i32,
+        confidence: o.confidence,
+        scores: Label::ALL
+            .iter()
+            .map(|l| pb::LabelScore {
+                label: label_to_pb(*l) as i32,
+                score: o.scores.get(l.as_str()).copied().unwrap_or(0.0),
+            })
+            .collect(),
+        cues: o
+            .cues
+            .into_iter()
+            .map(|c| pb::Cue {
+                start: c.start as u32,
+                end: c.end as u32,
+                text: c.text,
+                family: c.family.as_str().to_string(),
+                supports: label_to_pb(c.supports) as i32,
+                negated: c.negated,
+            })
+            .collect(),
+        repeat: Some(pb::Repeat {
+            is_repeat: o.repeat.is_repeat,
+            previous_message_ids: o.repeat.previous_message_ids,
+            reason: o.repeat.reason,
+        }),
+        needs_clarification: o.needs_clarification,
+        clarifying_question: o.clarifying_question,
+        explanation: o.explanation,
+        queue: o.queue,
+        language: o.language,
+        model: o.model,
+        satisfaction_reminder: o.satisfaction_reminder,
+        text: decoded_text.unwrap_or_default(),
+        routed,
+    }
+}
