@@ -81,7 +81,7 @@ impl Recognizer {
             None => Lexicon::builtin()?,
         };
         let (scorer, status): (Box<dyn Scorer>, ModelStatus) =
-            match model::load_sparse(&config.model_dir) {
+            match model::load_sparse(&config.model_dir, &lexicon) {
                 Ok(s) => (Box::new(s), ModelStatus::Ready),
                 Err(e) if !config.require_model => (
                     Box::new(CueScorer::new(&lexicon)),

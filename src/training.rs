@@ -17,10 +17,10 @@ use crate::domain::Label;
 use crate::error::{Error, Result};
 use crate::eval::{self, Scored};
 use crate::pipeline::cues::Lexicon;
-use crate::pipeline::model::features::{self, SparseVec};
+use crate::pipeline::model::features;
 use crate::pipeline::model::manifest::HeldoutScores;
 use crate::pipeline::model::sparse::SplitMix;
-use crate::pipeline::model::{Manifest, SparseModel, TrainOptions, SPARSE_FILE};
+use crate::pipeline::model::{CuePrior, Manifest, Sample, SparseModel, TrainOptions, SPARSE_FILE};
 use crate::pipeline::{analyse, argmax};
 
 /// Share of each label held out for calibration and the manifest's scores.
@@ -33,20 +33,25 @@ pub type Progress<'a> = &'a dyn Fn(usize, usize, &str);
 pub fn featurize(
     examples: &[Example],
     lexicon: &Lexicon,
-    dim_bits: u32,
+    opts: &TrainOptions,
     progress: Progress<'_>,
-) -> Vec<(SparseVec, Label)> {
+) -> Vec<Sample> {
+    let prior = CuePrior::new(lexicon, opts.prior_strength);
     let total = examples.len();
     examples
         .iter()
         .enumerate()
         .map(|(i, ex)| {
             let a = analyse(lexicon, &ex.message);
-            let v = features::extract(&a.model_input(&ex.message), dim_bits);
+            let x = features::extract(&a.model_input(&ex.message), opts.dim_bits);
             if i % 25 == 0 || i + 1 == total {
                 progress(i + 1, total, "features");
             }
-            (v, ex.label)
+            Sample {
+                x,
+                offset: prior.logits(&a.family_counts),
+                label: ex.label,
+            }
         })
         .collect()
 }
@@ -83,12 +88,10 @@ pub fn train(
             examples.len()
         )));
     }
-    let data = featurize(&examples, lexicon, opts.dim_bits, progress);
-    let labels: Vec<Label> = data.iter().map(|(_, l)| *l).collect();
+    let data = featurize(&examples, lexicon, opts, progress);
+    let labels: Vec<Label> = data.iter().map(|s| s.label).collect();
     let (train_idx, held_idx) = stratified_split(&labels, HELDOUT_SHARE, opts.seed);
-    let pick = |idx: &[usize]| -> Vec<(SparseVec, Label)> {
-        idx.iter().map(|&i| data[i].clone()).collect()
-    };
+    let pick = |idx: &[usize]| -> Vec<Sample> { idx.iter().map(|&i| data[i].clone()).collect() };
     let train_set = pick(&train_idx);
     let held_set = pick(&held_idx);
 
@@ -97,11 +100,11 @@ pub fn train(
     probe.calibrate(&held_set);
     let scored: Vec<Scored> = held_set
         .iter()
-        .map(|(x, y)| {
-            let p = probe.predict(x);
+        .map(|s| {
+            let p = probe.predict(&s.x, &s.offset);
             let predicted = argmax(&p);
             Scored {
-                gold: *y,
+                gold: s.label,
                 predicted,
                 confidence: p[predicted.index()],
             }
@@ -133,6 +136,7 @@ pub fn train(
         dim_bits: opts.dim_bits,
         epochs: opts.epochs,
         temperature: model.temperature,
+        prior_strength: opts.prior_strength,
         weights_sha256: hex::encode(Sha256::digest(&bytes)),
         heldout: HeldoutScores {
             count: held_set.len(),

@@ -28,6 +28,9 @@ pub struct TrainArgs {
     /// The hashed feature space has 2^dim_bits dimensions (8..=24).
     #[arg(long, default_value_t = TrainOptions::default().dim_bits, value_parser = clap::value_parser!(u32).range(8..=24))]
     pub dim_bits: u32,
+    /// Strength of the lexicon prior the model learns corrections to (0 switches it off).
+    #[arg(long, default_value_t = TrainOptions::default().prior_strength)]
+    pub prior_strength: f32,
 }
 
 /// Run `herken train`.
@@ -41,6 +44,7 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
         dim_bits: args.dim_bits,
         epochs: args.epochs,
         seed: args.seed,
+        prior_strength: args.prior_strength,
         ..TrainOptions::default()
     };
     let bar = ProgressBar::new(0);

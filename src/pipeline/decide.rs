@@ -238,7 +238,21 @@ fn explain(
     } else {
         head
     };
-    if evidence.is_empty() {
+    let elsewhere = cues
+        .iter()
+        .find(|c| c.supports != label && !c.negated && c.family != Family::Ontkenning);
+    if let (true, Some(c)) = (evidence.is_empty(), elsewhere) {
+        first.push_str(&match lang {
+            Lang::Nl => format!(
+                "; er staat een signaal voor {} in (\"{}\"), maar de formulering als geheel weegt zwaarder.",
+                c.supports, c.text
+            ),
+            Lang::En => format!(
+                "; there is a signal for {} (\"{}\"), but the wording as a whole weighs more.",
+                c.supports, c.text
+            ),
+        });
+    } else if evidence.is_empty() {
         first.push_str(match lang {
             Lang::Nl => "; er staan geen duidelijke signaalwoorden in, de formulering lijkt op eerdere berichten van dit soort.",
             Lang::En => "; there are no clear signal words, the wording resembles earlier messages of this kind.",
@@ -343,6 +357,23 @@ mod tests {
             d.explanation
         );
         assert!((d.scores.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn explanation_names_a_signal_that_was_outweighed() {
+        let d = decide(
+            [0.2, 0.05, 0.05, 0.05, 0.65],
+            &[cue("te lang", Family::Ongenoegen, Label::Klacht)],
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert!(d.explanation.contains("\"te lang\""), "{}", d.explanation);
+        assert!(
+            !d.explanation.contains("geen duidelijke"),
+            "{}",
+            d.explanation
+        );
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub struct Manifest {
     pub epochs: usize,
     /// Calibration temperature.
     pub temperature: f32,
+    /// Strength of the lexicon prior the model was trained with (0: none).
+    #[serde(default)]
+    pub prior_strength: f32,
     /// SHA-256 of the weights file, hex.
     pub weights_sha256: String,
     /// Scores on the held-out split (20 %, stratified, same seed).

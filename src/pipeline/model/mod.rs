@@ -17,7 +17,7 @@ use std::path::Path;
 
 pub use features::{ModelInput, SparseVec};
 pub use manifest::Manifest;
-pub use sparse::{SparseModel, TrainOptions};
+pub use sparse::{Sample, SparseModel, TrainOptions};
 
 use crate::domain::Label;
 use crate::error::{Error, Result};
@@ -35,28 +35,73 @@ pub trait Scorer: Send + Sync + std::fmt::Debug {
     fn score(&self, input: &ModelInput<'_>) -> LabelScores;
 }
 
-/// The trained sparse model with its id.
+/// The lexicon as logits: each non-negated cue adds its family's weight (from families.toml)
+/// to the label it supports, log-scaled by count, times a strength.
+///
+/// It is the expert's knowledge in numbers. Alone it is the `cues-only` baseline; added to the
+/// sparse model's logits (in training and prediction alike) it is a prior the model learns
+/// corrections to, so a phrase a coordinator adds to the lexicon counts even when the corpus
+/// never had it.
+#[derive(Debug, Clone)]
+pub struct CuePrior {
+    weights: [(Label, f32); Family::ALL.len()],
+    strength: f32,
+}
+
+impl CuePrior {
+    /// From the lexicon's family table, scaled by `strength` (0 switches it off).
+    pub fn new(lexicon: &Lexicon, strength: f32) -> CuePrior {
+        CuePrior {
+            weights: Family::ALL.map(|f| {
+                let fi = lexicon.family(f);
+                (fi.supports, fi.weight)
+            }),
+            strength,
+        }
+    }
+
+    /// The prior's logits for a message with these family counts.
+    pub fn logits(&self, family_counts: &[u32; Family::ALL.len()]) -> LabelScores {
+        let mut logits = [0f32; Label::COUNT];
+        if self.strength == 0.0 {
+            return logits;
+        }
+        for (f, &n) in Family::ALL.iter().zip(family_counts) {
+            let (label, w) = self.weights[f.index()];
+            logits[label.index()] += self.strength * w * (1.0 + n as f32).ln();
+        }
+        logits
+    }
+}
+
+/// The trained sparse model with its id and the lexicon prior it was trained with.
 #[derive(Debug)]
 pub struct SparseScorer {
     model: SparseModel,
+    prior: CuePrior,
     id: String,
 }
 
 impl SparseScorer {
     /// Wrap a trained model under `id`.
-    pub fn new(model: SparseModel, id: impl Into<String>) -> SparseScorer {
+    pub fn new(model: SparseModel, prior: CuePrior, id: impl Into<String>) -> SparseScorer {
         SparseScorer {
             model,
+            prior,
             id: id.into(),
         }
     }
 
-    /// Load `sparse-lr.bin` (and its manifest, for the id) from `dir`.
-    pub fn load(dir: &Path) -> Result<SparseScorer> {
+    /// Load `sparse-lr.bin` and its manifest (for the id and the prior's strength) from `dir`.
+    pub fn load(dir: &Path, lexicon: &Lexicon) -> Result<SparseScorer> {
         let model = SparseModel::load(&dir.join(SPARSE_FILE))?;
         let manifest = Manifest::load(dir)?;
         let short = manifest.weights_sha256.get(..8).unwrap_or("unknown");
-        Ok(SparseScorer::new(model, format!("sparse-lr@{short}")))
+        Ok(SparseScorer::new(
+            model,
+            CuePrior::new(lexicon, manifest.prior_strength),
+            format!("sparse-lr@{short}"),
+        ))
     }
 
     /// The features of `input` in this model's feature space.
@@ -70,24 +115,24 @@ impl Scorer for SparseScorer {
         &self.id
     }
     fn score(&self, input: &ModelInput<'_>) -> LabelScores {
-        self.model.predict(&self.features(input))
+        self.model.predict(
+            &self.features(input),
+            &self.prior.logits(input.family_counts),
+        )
     }
 }
 
-/// The lexicon alone: each non-negated cue adds its family's weight to the label it supports.
+/// The lexicon alone: the `cues-only` baseline, and the last resort without a trained model.
 #[derive(Debug)]
 pub struct CueScorer {
-    weights: [(Label, f32); Family::ALL.len()],
+    prior: CuePrior,
 }
 
 impl CueScorer {
     /// Built from the lexicon's family table.
     pub fn new(lexicon: &Lexicon) -> CueScorer {
         CueScorer {
-            weights: Family::ALL.map(|f| {
-                let fi = lexicon.family(f);
-                (fi.supports, fi.weight)
-            }),
+            prior: CuePrior::new(lexicon, 1.0),
         }
     }
 }
@@ -97,25 +142,20 @@ impl Scorer for CueScorer {
         "cues-only"
     }
     fn score(&self, input: &ModelInput<'_>) -> LabelScores {
-        let mut logits = [0f32; Label::COUNT];
+        let mut logits = self.prior.logits(input.family_counts);
         // A small prior for overig: no evidence at all means "something else".
-        logits[Label::Overig.index()] = 0.5;
-        for (f, &n) in Family::ALL.iter().zip(input.family_counts) {
-            let (label, w) = self.weights[f.index()];
-            logits[label.index()] += w * (1.0 + n as f32).ln();
-        }
+        logits[Label::Overig.index()] += 0.5;
         sparse::softmax(&logits, 1.0)
     }
 }
 
-/// Load the scorer from `dir`: the sparse model when it is there, else an error that says how
-/// to make one.
-pub fn load_sparse(dir: &Path) -> Result<SparseScorer> {
+/// Load the sparse scorer from `dir`, or an error that says how to make one.
+pub fn load_sparse(dir: &Path, lexicon: &Lexicon) -> Result<SparseScorer> {
     if !dir.join(SPARSE_FILE).exists() {
         return Err(Error::Model(format!(
             "no trained model in {} (run `herken train` to make one)",
             dir.display()
         )));
     }
-    SparseScorer::load(dir)
+    SparseScorer::load(dir, lexicon)
 }

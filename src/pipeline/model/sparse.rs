@@ -32,6 +32,17 @@ pub struct SparseModel {
     weights: Vec<f32>,
 }
 
+/// One training example: features, the prior offset, the gold label.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Hashed features.
+    pub x: SparseVec,
+    /// Fixed logit offset (the lexicon prior).
+    pub offset: LabelScores,
+    /// The gold label.
+    pub label: Label,
+}
+
 /// Training settings. Defaults are what `herken train` uses.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -47,6 +58,8 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Weigh classes by inverse frequency, so small labels count as much as large ones.
     pub balance_classes: bool,
+    /// Strength of the lexicon prior added to the logits (0: none).
+    pub prior_strength: f32,
 }
 
 impl Default for TrainOptions {
@@ -58,6 +71,7 @@ impl Default for TrainOptions {
             l2: 1e-5,
             seed: 20261121,
             balance_classes: true,
+            prior_strength: 1.0,
         }
     }
 }
@@ -101,9 +115,9 @@ impl SplitMix {
 }
 
 impl SparseModel {
-    /// Raw (uncalibrated) logits.
-    pub fn logits(&self, x: &SparseVec) -> LabelScores {
-        let mut out = self.bias;
+    /// Raw (uncalibrated) logits: `offset` (the lexicon prior) + bias + weights · x.
+    pub fn logits(&self, x: &SparseVec, offset: &LabelScores) -> LabelScores {
+        let mut out: LabelScores = std::array::from_fn(|k| self.bias[k] + offset[k]);
         for (&i, &v) in x.idx.iter().zip(&x.val) {
             let row = &self.weights[i as usize * L..i as usize * L + L];
             for k in 0..L {
@@ -114,20 +128,22 @@ impl SparseModel {
     }
 
     /// Calibrated probabilities.
-    pub fn predict(&self, x: &SparseVec) -> LabelScores {
-        softmax(&self.logits(x), self.temperature)
+    pub fn predict(&self, x: &SparseVec, offset: &LabelScores) -> LabelScores {
+        softmax(&self.logits(x, offset), self.temperature)
     }
 
-    /// Train on `(features, label)` pairs. Temperature is 1 until [`SparseModel::calibrate`].
-    pub fn train(data: &[(SparseVec, Label)], opts: &TrainOptions) -> SparseModel {
+    /// Train on examples. Each example's `offset` is added to its logits during training as
+    /// at prediction time, so the weights learn what the offset (the lexicon prior) misses.
+    /// Temperature is 1 until [`SparseModel::calibrate`].
+    pub fn train(data: &[Sample], opts: &TrainOptions) -> SparseModel {
         let dim = 1usize << opts.dim_bits;
         let mut w = vec![0f32; dim * L];
         let mut g2 = vec![1e-6f32; dim * L];
         let mut b = [0f32; L];
         let mut bg2 = [1e-6f32; L];
         let mut counts = [0usize; L];
-        for (_, y) in data {
-            counts[y.index()] += 1;
+        for s in data {
+            counts[s.label.index()] += 1;
         }
         let class_weight: [f32; L] = std::array::from_fn(|k| {
             if opts.balance_classes && counts[k] > 0 {
@@ -147,9 +163,13 @@ impl SparseModel {
         for _epoch in 0..opts.epochs {
             rng.shuffle(&mut order);
             for &n in &order {
-                let (x, y) = &data[n];
+                let Sample {
+                    x,
+                    offset,
+                    label: y,
+                } = &data[n];
                 // Forward pass with the current weights.
-                let mut logits = b;
+                let mut logits: LabelScores = std::array::from_fn(|k| b[k] + offset[k]);
                 for (&i, &v) in x.idx.iter().zip(&x.val) {
                     let row = &w[i as usize * L..i as usize * L + L];
                     for k in 0..L {
@@ -181,13 +201,13 @@ impl SparseModel {
     }
 
     /// Fit the temperature that minimises the negative log-likelihood on held-out data.
-    pub fn calibrate(&mut self, heldout: &[(SparseVec, Label)]) {
+    pub fn calibrate(&mut self, heldout: &[Sample]) {
         if heldout.is_empty() {
             return;
         }
         let logits: Vec<(LabelScores, usize)> = heldout
             .iter()
-            .map(|(x, y)| (self.logits(x), y.index()))
+            .map(|s| (self.logits(&s.x, &s.offset), s.label.index()))
             .collect();
         let nll = |t: f32| -> f32 {
             logits
@@ -334,18 +354,19 @@ mod tests {
         }
     }
 
-    fn toy() -> Vec<(SparseVec, Label)> {
+    const ZERO: LabelScores = [0.0; L];
+
+    fn toy() -> Vec<Sample> {
         (0..50)
             .flat_map(|i| {
                 let noise = (i % 7) as u32 + 100;
-                Label::ALL.map(|l| {
-                    (
-                        SparseVec {
-                            idx: vec![l.index() as u32, noise],
-                            val: vec![1.0, 0.5],
-                        },
-                        l,
-                    )
+                Label::ALL.map(|l| Sample {
+                    x: SparseVec {
+                        idx: vec![l.index() as u32, noise],
+                        val: vec![1.0, 0.5],
+                    },
+                    offset: ZERO,
+                    label: l,
                 })
             })
             .collect()
@@ -361,10 +382,13 @@ mod tests {
             },
         );
         for l in Label::ALL {
-            let p = m.predict(&SparseVec {
-                idx: vec![l.index() as u32],
-                val: vec![1.0],
-            });
+            let p = m.predict(
+                &SparseVec {
+                    idx: vec![l.index() as u32],
+                    val: vec![1.0],
+                },
+                &ZERO,
+            );
             let best = (0..L).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
             assert_eq!(best, l.index());
         }
@@ -394,6 +418,32 @@ mod tests {
     }
 
     #[test]
+    fn an_offset_the_data_agrees_with_leaves_little_to_learn() {
+        // With the offset already pointing at the right label, the weights stay smaller
+        // than without it.
+        let data = toy();
+        let with: Vec<Sample> = data
+            .iter()
+            .map(|s| {
+                let mut offset = ZERO;
+                offset[s.label.index()] = 3.0;
+                Sample {
+                    offset,
+                    ..s.clone()
+                }
+            })
+            .collect();
+        let opts = TrainOptions {
+            dim_bits: 8,
+            ..Default::default()
+        };
+        let a = SparseModel::train(&data, &opts);
+        let b = SparseModel::train(&with, &opts);
+        let norm = |m: &SparseModel| m.weights.iter().map(|w| w * w).sum::<f32>();
+        assert!(norm(&b) < norm(&a));
+    }
+
+    #[test]
     fn calibration_softens_an_overconfident_model() {
         let data = toy();
         let mut m = SparseModel::train(
@@ -406,7 +456,10 @@ mod tests {
         // Held-out data with flipped labels: the best temperature is larger than 1.
         let flipped: Vec<_> = data
             .iter()
-            .map(|(x, y)| (x.clone(), Label::from_index((y.index() + 1) % L)))
+            .map(|s| Sample {
+                label: Label::from_index((s.label.index() + 1) % L),
+                ..s.clone()
+            })
             .collect();
         m.calibrate(&flipped);
         assert!(m.temperature > 1.0);

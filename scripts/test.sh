@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what it needs, then unit, integration, CLI and doc tests.
+# Needs ../shared beside the repository (the evaluation sets the offset tests read).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+[ -d ../shared/eval ] || { echo "test: ../shared/eval is missing beside the repository" >&2; exit 1; }
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --check
+else
+  echo "test: rustfmt not installed; skipping the format check" >&2
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy --locked --all-targets -- -D warnings
+else
+  echo "test: clippy not installed; skipping lints" >&2
+fi
+cargo test --locked --all-targets
+cargo test --locked --doc
