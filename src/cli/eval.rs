@@ -20,7 +20,8 @@ use herken::recognizer::Recognizer;
 pub struct EvalArgs {
     /// A labelled JSON-lines file: `text` and `label`, optional `id`, `channel`, `lang`.
     pub file: PathBuf,
-    /// Print one JSON object (macro_f1, accuracy, labels, confusion, ece, by_lang, errors, variants).
+    /// Print one JSON object (macro_f1, accuracy, labels, confusion, ece, by_lang, variants;
+    /// with --errors also errors).
     #[arg(long)]
     pub json: bool,
     /// List every misclassified message with its explanation.
@@ -100,7 +101,7 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let main = &runs[0];
     if args.json {
         let m = &main.metrics;
-        let out = json!({
+        let mut out = json!({
             "file": args.file.display().to_string(),
             "model": main.name,
             "count": m.count,
@@ -118,8 +119,10 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 "ece": r.metrics.ece,
                 "recall": r.metrics.labels.iter().map(|(k, v)| (k.clone(), json!(v.recall))).collect::<serde_json::Map<_, _>>(),
             })).collect::<Vec<_>>(),
-            "errors": main.errors,
         });
+        if args.errors {
+            out["errors"] = json!(main.errors);
+        }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }

@@ -1,6 +1,7 @@
 //! herken's integration tests: one binary, a module per concern.
 
 mod cli;
+mod corpus;
 mod grpc;
 mod offsets;
 mod support;
