@@ -240,3 +240,31 @@ mod tests {
         assert!(err.contains("nowhere"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// Every option documented in herken.toml.example exists, and its documented default is
+    /// the real default.
+    #[test]
+    fn the_example_file_documents_real_options_with_their_defaults() {
+        let text = include_str!("../herken.toml.example");
+        let uncommented: String = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.contains(" = ") && !l.contains(':') || l.starts_with("addr"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let raw: RawConfig =
+            toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        let documented = raw.validate().unwrap();
+        let default = Config::default();
+        assert_eq!(documented.addr, default.addr);
+        assert_eq!(documented.max_text_chars, default.max_text_chars);
+        assert_eq!(documented.max_batch, default.max_batch);
+        assert_eq!(documented.decide, default.decide);
+        assert_eq!(documented.require_model, default.require_model);
+        assert_eq!(documented.log_format, default.log_format);
+    }
+}

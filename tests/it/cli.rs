@@ -185,3 +185,40 @@ fn help_documents_every_subcommand() {
         assert!(s.contains(sub), "{s}");
     }
 }
+
+#[test]
+fn eml_file_is_decoded_and_classified() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.eml");
+    std::fs::write(
+        &f,
+        "From: Jan Jansen <jan@example.nl>\r\nTo: info@gemeente.nl\r\nSubject: =?UTF-8?Q?Lantaarnpaal_Dorpsstraat?=\r\nDate: Mon, 2 Mar 2026 09:15:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Geachte heer/mevrouw,</p><p>De lantaarnpaal voor Dorpsstraat 4 is kapot, het is er 's avonds aardedonker. Wilt u hem repareren?</p><p>Met vriendelijke groet,<br>Jan Jansen<br>06-12345678</p>\r\n",
+    )
+    .unwrap();
+    let out = herken()
+        .args(["classify", "--json", "--eml"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["label"], "melding");
+    assert!(v["cues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["text"] == "lantaarnpaal"));
+
+    std::fs::write(&f, b"\xff\xfe garbage, no headers at all").unwrap();
+    let out = herken()
+        .args(["classify", "--eml"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("m.eml"));
+}

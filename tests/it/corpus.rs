@@ -44,8 +44,10 @@ fn eval_texts() -> Vec<(String, String)> {
 #[test]
 fn no_corpus_text_is_a_near_duplicate_of_an_eval_text() {
     let (corpus, _) = dataset::read_corpus(&root().join("data").join("corpus")).unwrap();
-    let evals: Vec<(String, HashSet<String>)> =
-        eval_texts().into_iter().map(|(n, t)| (n, shingles(&t))).collect();
+    let evals: Vec<(String, HashSet<String>)> = eval_texts()
+        .into_iter()
+        .map(|(n, t)| (n, shingles(&t)))
+        .collect();
     assert!(evals.len() > 200);
     let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, (_, s)) in evals.iter().enumerate() {
@@ -70,7 +72,10 @@ fn no_corpus_text_is_a_near_duplicate_of_an_eval_text() {
             }
         }
     }
-    assert!(offenders.is_empty(), "near-duplicates of eval texts in the corpus: {offenders:#?}");
+    assert!(
+        offenders.is_empty(),
+        "near-duplicates of eval texts in the corpus: {offenders:#?}"
+    );
 }
 
 #[test]

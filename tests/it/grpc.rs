@@ -292,3 +292,42 @@ async fn shutdown_finishes_a_request_in_flight() {
     assert!(stream.message().await.unwrap().is_none());
     stopping.await.unwrap();
 }
+
+#[tokio::test]
+async fn raw_email_is_decoded_and_its_text_returned() {
+    let server = TestServer::start(config()).await;
+    let mut client = ClassifierClient::new(channel(&server.url()).await);
+    let raw = "From: a@example.nl\r\nSubject: Teruggebeld?\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIk ben al drie weken niet teruggebeld, terwijl dat wel beloofd was. Heel teleurstellend.\r\n\r\nOp 1 maart 2026 om 10:00 schreef Gemeente <info@gemeente.nl>:\r\n> Wij bellen u deze week terug.\r\n";
+    let r = client
+        .classify(pb::ClassifyRequest {
+            message: Some(pb::Message {
+                message_id: "eml".into(),
+                raw_email: raw.as_bytes().to_vec(),
+                ..Default::default()
+            }),
+            route: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.label, pb::Label::Klacht as i32);
+    assert!(r.text.contains("niet teruggebeld"));
+    let chars: Vec<char> = r.text.chars().collect();
+    for c in &r.cues {
+        let s: String = chars[c.start as usize..c.end as usize].iter().collect();
+        assert_eq!(s, c.text);
+    }
+    let e = client
+        .classify(pb::ClassifyRequest {
+            message: Some(pb::Message {
+                raw_email: b"\xff\xfe not mail".to_vec(),
+                ..Default::default()
+            }),
+            route: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(e.message().contains("raw_email"), "{}", e.message());
+    server.stop().await;
+}
