@@ -34,6 +34,18 @@ pub struct RawConfig {
     pub min_margin: Option<f32>,
     /// Log format: "text" or "json".
     pub log_format: Option<String>,
+    /// Directory for the embedded store and the sender-key secret.
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL; when set, the store is PostgreSQL instead of the embedded SQLite.
+    pub database_url: Option<String>,
+    /// File with the secret that keys sender hashes; generated at first start when missing.
+    pub secret_file: Option<PathBuf>,
+    /// How far back an earlier report by the same sender counts, in days.
+    pub repeat_window_days: Option<u32>,
+    /// The same submission again within this many minutes is a duplicate, not a repeat.
+    pub duplicate_minutes: Option<u32>,
+    /// History older than this many days is purged.
+    pub retention_days: Option<u32>,
 }
 
 /// Log output format.
@@ -64,6 +76,14 @@ pub struct Config {
     pub decide: DecideOptions,
     /// Log format.
     pub log_format: LogFormat,
+    /// Where the store lives.
+    pub store: crate::store::Location,
+    /// File with the sender-key secret.
+    pub secret_file: PathBuf,
+    /// Repeat detection settings.
+    pub repeat: crate::repeat::RepeatOptions,
+    /// History older than this is purged.
+    pub retention: chrono::Duration,
 }
 
 /// Default gRPC address.
@@ -72,6 +92,14 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 pub const DEFAULT_MAX_TEXT_CHARS: usize = 100_000;
 /// Default batch limit.
 pub const DEFAULT_MAX_BATCH: usize = 1000;
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "herken-data";
+/// Default repeat window: 12 weeks.
+pub const DEFAULT_REPEAT_WINDOW_DAYS: u32 = 84;
+/// Default duplicate window.
+pub const DEFAULT_DUPLICATE_MINUTES: u32 = 10;
+/// Default retention: 13 months.
+pub const DEFAULT_RETENTION_DAYS: u32 = 396;
 
 impl Default for Config {
     fn default() -> Self {
@@ -133,6 +161,12 @@ impl RawConfig {
                 "HERKEN_MIN_CONFIDENCE" => self.min_confidence = Some(parse(&k, &v)?),
                 "HERKEN_MIN_MARGIN" => self.min_margin = Some(parse(&k, &v)?),
                 "HERKEN_LOG_FORMAT" => self.log_format = Some(v),
+                "HERKEN_DATA_DIR" => self.data_dir = Some(v.into()),
+                "HERKEN_DATABASE_URL" => self.database_url = Some(v),
+                "HERKEN_SECRET_FILE" => self.secret_file = Some(v.into()),
+                "HERKEN_REPEAT_WINDOW_DAYS" => self.repeat_window_days = Some(parse(&k, &v)?),
+                "HERKEN_DUPLICATE_MINUTES" => self.duplicate_minutes = Some(parse(&k, &v)?),
+                "HERKEN_RETENTION_DAYS" => self.retention_days = Some(parse(&k, &v)?),
                 _ => {}
             }
         }
@@ -175,7 +209,59 @@ impl RawConfig {
                 )))
             }
         };
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let store = match self.database_url.filter(|u| !u.trim().is_empty()) {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                crate::store::Location::Postgres(url)
+            }
+            Some(url) => {
+                return Err(Error::Config(format!(
+                    "database_url must start with postgres:// or postgresql:// (got {:?}); leave it out for the embedded SQLite store",
+                    url.split("://").next().unwrap_or("")
+                )))
+            }
+            None => crate::store::Location::SqliteFile(crate::store::default_sqlite_file(&data_dir)),
+        };
+        let days = |name: &str, v: Option<u32>, d: u32| -> Result<u32> {
+            let v = v.unwrap_or(d);
+            if v == 0 {
+                return Err(Error::Config(format!("{name} must be at least 1")));
+            }
+            Ok(v)
+        };
+        let window = days(
+            "repeat_window_days",
+            self.repeat_window_days,
+            DEFAULT_REPEAT_WINDOW_DAYS,
+        )?;
+        let retention = days(
+            "retention_days",
+            self.retention_days,
+            DEFAULT_RETENTION_DAYS,
+        )?;
+        if retention < window {
+            return Err(Error::Config(format!(
+                "retention_days ({retention}) is shorter than repeat_window_days ({window}): history would be purged before it can be used"
+            )));
+        }
+        let duplicate = days(
+            "duplicate_minutes",
+            self.duplicate_minutes,
+            DEFAULT_DUPLICATE_MINUTES,
+        )?;
         Ok(Config {
+            store,
+            secret_file: self
+                .secret_file
+                .unwrap_or_else(|| data_dir.join("sender.key")),
+            repeat: crate::repeat::RepeatOptions {
+                window: chrono::Duration::days(window as i64),
+                duplicate_within: chrono::Duration::minutes(duplicate as i64),
+                ..Default::default()
+            },
+            retention: chrono::Duration::days(retention as i64),
             addr,
             model_dir: self.model_dir.unwrap_or_else(default_model_dir),
             require_model: self.require_model.unwrap_or(false),

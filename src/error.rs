@@ -39,6 +39,9 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// The store failed or cannot be reached.
+    #[error("store: {0}")]
+    Store(String),
     /// A raw e-mail could not be parsed.
     #[error("raw e-mail: {0}")]
     Email(String),

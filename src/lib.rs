@@ -3,6 +3,9 @@
 //! # Layout
 //! - [`domain`]: labels, channels, messages — plain types every room shares.
 //! - [`pipeline`]: normalize → language → cues → model → decide; pure and synchronous.
+//! - [`engine`]: recognizer + repeat detection + store, async; what service and CLI call.
+//! - [`repeat`]: sender keys, issue signatures, the repeat decision, the history trait.
+//! - [`store`]: SQLite and PostgreSQL; implements the traits of `repeat`.
 //! - [`recognizer`]: validation + pipeline + repeat + route for one message; what service and CLI call.
 //! - [`route`]: label and flags → intake queue name; pure.
 //! - [`training`]: `herken train`: corpus → features → model files with a manifest.
@@ -17,13 +20,16 @@
 pub mod config;
 pub mod dataset;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod pipeline;
 pub mod recognizer;
+pub mod repeat;
 pub mod route;
 pub mod server;
 pub mod service;
+pub mod store;
 pub mod training;
 
 /// Generated protobuf and gRPC code for `herken.v1`.

@@ -10,8 +10,39 @@ use crate::error::{Error, Result};
 use crate::pipeline::cues::Lexicon;
 use crate::pipeline::model::{self, CueScorer, Scorer};
 use crate::pipeline::types::Cue;
+use crate::pipeline::types::Family;
 use crate::pipeline::{Classification, Pipeline};
+use crate::repeat::signature::Signature;
+use crate::repeat::Facts;
 use crate::route;
+
+fn addition_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"(?i)\b(?:aanvulling|foto'?s?|bijlage|bijgevoegd|toevoeging|addition|photos?|pictures?|attached|attachment)\b")
+            .expect("addition pattern compiles")
+    })
+}
+
+/// What repeat detection needs to know of a classified message, from its cues.
+fn facts(c: &Classification) -> Facts {
+    let has = |f: Family| c.cues.iter().any(|x| x.family == f && !x.negated);
+    let unhappy = [
+        Family::Ongenoegen,
+        Family::Proces,
+        Family::Bejegening,
+        Family::Sarcasme,
+    ]
+    .into_iter()
+    .any(has);
+    let says_repeat = has(Family::Herhaling);
+    let words = c.evidence.split_whitespace().count();
+    Facts {
+        says_repeat,
+        says_resolved: has(Family::Dank) && !unhappy && !says_repeat,
+        is_addition: addition_re().is_match(&c.evidence) && !unhappy && words <= 80,
+    }
+}
 
 /// Whether a message repeats an earlier report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -41,6 +72,10 @@ pub struct Outcome {
     pub cues: Vec<Cue>,
     /// Repeat decision.
     pub repeat: RepeatOutcome,
+    /// Other senders' recent reports about the same issue (a hotspot when high).
+    pub similar_reports: u32,
+    /// The same submission again within minutes: the earlier message's id.
+    pub duplicate_of: Option<String>,
     /// "Bij twijfel: vragen naar intentie".
     pub needs_clarification: bool,
     /// The question to ask, when in doubt.
@@ -138,9 +173,16 @@ impl Recognizer {
 
     /// Validate and classify one message.
     pub fn classify(&self, message: &Message) -> Result<Outcome> {
+        Ok(self.classify_detailed(message)?.0)
+    }
+
+    /// Validate and classify one message; also what repeat detection needs of it.
+    pub fn classify_detailed(&self, message: &Message) -> Result<(Outcome, Signature, Facts)> {
         self.validate(message, "message")?;
         let c = self.pipeline.classify(message);
-        Ok(self.outcome(message, c))
+        let signature = Signature::of(&c.evidence);
+        let facts = facts(&c);
+        Ok((self.outcome(message, c), signature, facts))
     }
 
     fn outcome(&self, message: &Message, c: Classification) -> Outcome {
@@ -165,6 +207,8 @@ impl Recognizer {
             language: c.lang.as_str().to_string(),
             cues: c.cues,
             repeat,
+            similar_reports: 0,
+            duplicate_of: None,
             needs_clarification: d.needs_clarification,
             clarifying_question: d.clarifying_question,
             explanation: d.explanation,

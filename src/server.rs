@@ -30,6 +30,17 @@ pub async fn run(
             .map_err(|e| Error::Config(format!("start-up task failed: {e}")))??
     };
     let recognizer = Arc::new(recognizer);
+    let store = crate::store::Store::open(&config.store).await?;
+    tracing::info!(store = %crate::store::describe(&config.store), "store open");
+    let secret = crate::store::secret::load_or_create(&config.secret_file)?;
+    let engine = crate::engine::Engine::new(
+        recognizer.clone(),
+        Arc::new(store.clone()),
+        secret,
+        config.repeat.clone(),
+        config.decide.min_confidence,
+    );
+    let purge = tokio::spawn(purge_history(store.clone(), config.retention));
     match recognizer.status() {
         ModelStatus::Ready => {
             tracing::info!(model = recognizer.pipeline().model_id(), "model loaded")
@@ -50,7 +61,7 @@ pub async fn run(
         .build_v1()
         .map_err(|e| Error::Config(format!("reflection: {e}")))?;
 
-    let classifier = ClassifierService::new(recognizer, config.max_batch);
+    let classifier = ClassifierService::new(engine, config.max_batch);
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("listener", e))?;
@@ -65,8 +76,24 @@ pub async fn run(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
+    purge.abort();
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Forget repeat history older than the retention, at start and every hour.
+async fn purge_history(store: crate::store::Store, retention: chrono::Duration) {
+    use crate::repeat::HistoryStore;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store.purge(chrono::Utc::now() - retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "repeat history older than the retention purged"),
+            Err(e) => tracing::warn!(error = %e, "purging repeat history failed; will retry"),
+        }
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -13,8 +13,10 @@ use serde_json::json;
 
 use herken::config::Config;
 use herken::domain::{Channel, Label, Message};
+use herken::engine::Engine;
 use herken::pipeline::normalize;
 use herken::recognizer::{Outcome, Recognizer};
+use herken::store::{secret, Location, Store};
 
 /// When to colour the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -77,7 +79,7 @@ pub fn run(args: ClassifyArgs, config: &Config) -> anyhow::Result<ExitCode> {
         eprintln!("herken: warning: running degraded on the lexicon alone: {why}");
     }
     if args.jsonl {
-        return run_jsonl(&recognizer);
+        return run_jsonl(recognizer, config);
     }
     let channel: Channel = args.channel.as_deref().unwrap_or("").parse()?;
     let mut message = if let Some(path) = &args.eml {
@@ -132,42 +134,62 @@ pub fn run(args: ClassifyArgs, config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_jsonl(recognizer: &Recognizer) -> anyhow::Result<ExitCode> {
-    let stdin = std::io::stdin().lock();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut failed = 0usize;
-    for (n, line) in stdin.split(b'\n').enumerate() {
-        let line = line.context("reading standard input")?;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let fallback_id = format!("line:{}", n + 1);
-        let result = classify_line(recognizer, &line, &fallback_id);
-        let value = match result {
-            Ok(o) => outcome_json(&o),
-            Err((id, e)) => {
-                failed += 1;
-                json!({ "id": id, "error": e })
+/// JSON lines: every line of one run shares one repeat memory (an in-memory store with a
+/// secret that lives as long as the run).
+fn run_jsonl(recognizer: Recognizer, config: &Config) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let store = Store::open(&Location::SqliteMemory).await?;
+        let engine = Engine::new(
+            std::sync::Arc::new(recognizer),
+            std::sync::Arc::new(store),
+            secret::ephemeral(),
+            config.repeat.clone(),
+            config.decide.min_confidence,
+        );
+        let stdin = std::io::stdin().lock();
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut failed = 0usize;
+        for (n, line) in stdin.split(b'\n').enumerate() {
+            let line = line.context("reading standard input")?;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
             }
-        };
-        serde_json::to_writer(&mut out, &value)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
-    if failed > 0 {
-        eprintln!("herken: {failed} line(s) failed; see their \"error\" fields");
-        Ok(ExitCode::from(1))
-    } else {
-        Ok(ExitCode::SUCCESS)
-    }
+            let fallback_id = format!("line:{}", n + 1);
+            let value = match parse_line(&line, &fallback_id) {
+                Ok(message) => {
+                    let id = message.id.clone();
+                    match engine.classify(message).await {
+                        Ok(o) => outcome_json(&o),
+                        Err(e) => {
+                            failed += 1;
+                            json!({ "id": id, "error": e.to_string() })
+                        }
+                    }
+                }
+                Err((id, e)) => {
+                    failed += 1;
+                    json!({ "id": id, "error": e })
+                }
+            };
+            serde_json::to_writer(&mut out, &value)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        if failed > 0 {
+            eprintln!("herken: {failed} line(s) failed; see their \"error\" fields");
+            Ok(ExitCode::from(1))
+        } else {
+            Ok(ExitCode::SUCCESS)
+        }
+    })
 }
 
-/// Parse and classify one input line; errors carry the best id known.
-fn classify_line(
-    recognizer: &Recognizer,
-    line: &[u8],
-    fallback_id: &str,
-) -> Result<Outcome, (String, String)> {
+/// Parse one input line into a message; errors carry the best id known.
+fn parse_line(line: &[u8], fallback_id: &str) -> Result<Message, (String, String)> {
     let text = std::str::from_utf8(line).map_err(|e| {
         (
             fallback_id.to_string(),
@@ -196,17 +218,14 @@ fn classify_line(
             .with_timezone(&Utc),
         None => Utc::now(),
     };
-    let message = Message {
+    Ok(Message {
         id: input.id.unwrap_or_else(|| id.clone()),
         text: input.text,
         channel,
         sender: input.sender.unwrap_or_default(),
         received_at,
         subject: input.subject.unwrap_or_default(),
-    };
-    recognizer
-        .classify(&message)
-        .map_err(|e| fail(e.to_string()))
+    })
 }
 
 /// The contract's output object for one message.
@@ -218,6 +237,8 @@ pub fn outcome_json(o: &Outcome) -> serde_json::Value {
         "scores": o.scores,
         "is_repeat": o.repeat.is_repeat,
         "repeat": o.repeat,
+        "similar_reports": o.similar_reports,
+        "duplicate_of": o.duplicate_of,
         "queue": o.queue,
         "needs_clarification": o.needs_clarification,
         "clarifying_question": o.clarifying_question,

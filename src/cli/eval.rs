@@ -18,7 +18,9 @@ use herken::recognizer::Recognizer;
 /// Arguments of `herken eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// A labelled JSON-lines file: `text` and `label`, optional `id`, `channel`, `lang`.
+    /// A labelled JSON-lines file: `text` and `label`, optional `id`, `channel`, `lang`; or a
+    /// sequences file (`messages` with `sender`, `received`, `text`, `expect_label`,
+    /// `expect_repeat`), scored for repeat precision and recall.
     pub file: PathBuf,
     /// Print one JSON object (macro_f1, accuracy, labels, confusion, ece, by_lang, variants;
     /// with --errors also errors).
@@ -82,6 +84,12 @@ fn score(
 
 /// Run `herken eval`.
 pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let first = std::fs::read_to_string(&args.file)
+        .map(|t| t.lines().next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    if super::sequences::is_sequences(&first) {
+        return super::sequences::run(&args.file, args.json, config);
+    }
     let examples = dataset::read_file(&args.file)?;
     let recognizer = Recognizer::from_config(config)?;
     let main = score(&recognizer, &examples, recognizer.pipeline().model_id())?;

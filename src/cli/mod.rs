@@ -2,6 +2,7 @@
 
 mod classify;
 mod eval;
+mod sequences;
 mod train;
 
 use std::path::PathBuf;

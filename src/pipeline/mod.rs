@@ -68,6 +68,8 @@ pub struct Classification {
     pub decision: Decision,
     /// Id of the scorer that produced the scores.
     pub model: String,
+    /// The normalised evidence text (for issue signatures; never stored or logged).
+    pub evidence: String,
 }
 
 /// The compiled pipeline: built once at start-up, shared by all requests.
@@ -119,6 +121,7 @@ impl Pipeline {
             cues: analysis.cues,
             decision,
             model: self.scorer.id().to_string(),
+            evidence: analysis.normalized.text,
         }
     }
 }

@@ -1,53 +1,48 @@
 //! The `herken.v1.Classifier` service.
 
 use std::pin::Pin;
-use std::sync::Arc;
-
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::domain::Message;
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::pb;
 use crate::pb::classifier_server::Classifier;
-use crate::recognizer::Recognizer;
 use crate::service::{convert, status};
 
 /// Serves Classify, ClassifyBatch and ClassifyStream.
 #[derive(Debug, Clone)]
 pub struct ClassifierService {
-    recognizer: Arc<Recognizer>,
+    engine: Engine,
     max_batch: usize,
 }
 
 impl ClassifierService {
-    /// A service over a shared recognizer.
-    pub fn new(recognizer: Arc<Recognizer>, max_batch: usize) -> ClassifierService {
-        ClassifierService {
-            recognizer,
-            max_batch,
-        }
+    /// A service over a shared engine.
+    pub fn new(engine: Engine, max_batch: usize) -> ClassifierService {
+        ClassifierService { engine, max_batch }
     }
 }
 
-/// Convert, validate and classify one request. Runs on a blocking thread.
-fn classify_one(
-    recognizer: &Recognizer,
-    req: pb::ClassifyRequest,
-    field: &str,
-) -> Result<pb::ClassifyResponse, Error> {
-    let (message, decoded) = convert::message_from_pb(req.message, &format!("{field}.message"))?;
-    recognizer.validate(&message, &format!("{field}.message"))?;
-    let outcome = recognizer.classify(&message)?;
-    Ok(convert::response_to_pb(outcome, decoded, false))
+/// A converted and validated request, ready to classify.
+struct Checked {
+    message: Message,
+    decoded: Option<String>,
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
-) -> Result<T, Status> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Status::internal(format!("classification task failed: {e}")))?
-        .map_err(status)
+/// Convert and validate one request; `field` names it in errors.
+fn check(engine: &Engine, req: pb::ClassifyRequest, field: &str) -> Result<Checked, Error> {
+    let field = format!("{field}.message");
+    let (message, decoded) = convert::message_from_pb(req.message, &field)?;
+    engine.recognizer().validate(&message, &field)?;
+    Ok(Checked { message, decoded })
+}
+
+/// Classify (and remember) one checked request.
+async fn classify_checked(engine: &Engine, c: Checked) -> Result<pb::ClassifyResponse, Error> {
+    let outcome = engine.classify(c.message).await?;
+    Ok(convert::response_to_pb(outcome, c.decoded, false))
 }
 
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::ClassifyResponse, Status>> + Send>>;
@@ -58,9 +53,10 @@ impl Classifier for ClassifierService {
         &self,
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
-        let r = self.recognizer.clone();
-        let req = request.into_inner();
-        let resp = blocking(move || classify_one(&r, req, "request")).await?;
+        let checked = check(&self.engine, request.into_inner(), "request").map_err(status)?;
+        let resp = classify_checked(&self.engine, checked)
+            .await
+            .map_err(status)?;
         tracing::debug!(label = resp.label, cues = resp.cues.len(), "classified");
         Ok(Response::new(resp))
     }
@@ -80,15 +76,18 @@ impl Classifier for ClassifierService {
                 ),
             )));
         }
-        let r = self.recognizer.clone();
-        let responses = blocking(move || {
-            requests
-                .into_iter()
-                .enumerate()
-                .map(|(i, req)| classify_one(&r, req, &format!("requests[{i}]")))
-                .collect::<Result<Vec<_>, Error>>()
-        })
-        .await?;
+        // Every request is checked before any is classified and remembered: a bad item
+        // rejects the batch and leaves no trace.
+        let checked = requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, req)| check(&self.engine, req, &format!("requests[{i}]")))
+            .collect::<Result<Vec<_>, Error>>()
+            .map_err(status)?;
+        let mut responses = Vec::with_capacity(checked.len());
+        for c in checked {
+            responses.push(classify_checked(&self.engine, c).await.map_err(status)?);
+        }
         tracing::debug!(count = responses.len(), "classified batch");
         Ok(Response::new(pb::ClassifyBatchResponse { responses }))
     }
@@ -100,17 +99,16 @@ impl Classifier for ClassifierService {
         request: Request<Streaming<pb::ClassifyRequest>>,
     ) -> Result<Response<Self::ClassifyStreamStream>, Status> {
         let mut inbound = request.into_inner();
-        let r = self.recognizer.clone();
+        let engine = self.engine.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(32);
         tokio::spawn(async move {
             let mut n = 0usize;
             while let Some(item) = inbound.next().await {
                 let result = match item {
-                    Ok(req) => {
-                        let r = r.clone();
-                        let field = format!("stream[{n}]");
-                        blocking(move || classify_one(&r, req, &field)).await
-                    }
+                    Ok(req) => match check(&engine, req, &format!("stream[{n}]")) {
+                        Ok(c) => classify_checked(&engine, c).await.map_err(status),
+                        Err(e) => Err(status(e)),
+                    },
                     Err(e) => Err(e),
                 };
                 let failed = result.is_err();

@@ -128,6 +128,8 @@ pub fn response_to_pb(
             is_repeat: o.repeat.is_repeat,
             previous_message_ids: o.repeat.previous_message_ids,
             reason: o.repeat.reason,
+            similar_reports: o.similar_reports,
+            duplicate_of: o.duplicate_of.unwrap_or_default(),
         }),
         needs_clarification: o.needs_clarification,
         clarifying_question: o.clarifying_question,

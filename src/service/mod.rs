@@ -17,6 +17,7 @@ pub fn status(e: Error) -> tonic::Status {
         Error::Config(_) | Error::Lexicon { .. } | Error::Model(_) => {
             tonic::Status::failed_precondition(e.to_string())
         }
+        Error::Store(_) => tonic::Status::unavailable(e.to_string()),
         _ => tonic::Status::internal(e.to_string()),
     }
 }

@@ -222,3 +222,34 @@ fn eml_file_is_decoded_and_classified() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("m.eml"));
 }
+
+#[test]
+fn jsonl_lines_of_one_run_share_one_repeat_memory() {
+    let input = concat!(
+        r#"{"id":"1","text":"Er ligt al dagen grofvuil naast de container aan de Kerkstraat.","sender":"06-12345678","received":"2026-03-01T09:00:00+01:00","channel":"webformulier"}"#,
+        "\n",
+        r#"{"id":"2","text":"Het grofvuil bij de container in de Kerkstraat ligt er nog. Graag ophalen.","sender":"+31 6 1234 5678","received":"2026-03-12T09:00:00+01:00","channel":"webformulier"}"#,
+        "\n",
+        r#"{"id":"3","text":"Er ligt grofvuil naast de container aan de Kerkstraat.","sender":"iemand@example.nl","received":"2026-03-12T10:00:00+01:00","channel":"webformulier"}"#,
+        "\n",
+    );
+    let mut cmd = herken();
+    cmd.args(["classify", "--jsonl"]);
+    let out = run_with_stdin(cmd, input.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["is_repeat"], false);
+    assert_eq!(lines[1]["is_repeat"], true, "{}", lines[1]);
+    assert_eq!(lines[1]["label"], "klacht");
+    assert_eq!(lines[1]["repeat"]["previous_message_ids"][0], "1");
+    assert_eq!(lines[2]["is_repeat"], false, "another sender is no repeat");
+    assert_eq!(lines[2]["similar_reports"], 1);
+}

@@ -4,5 +4,6 @@ mod cli;
 mod corpus;
 mod grpc;
 mod offsets;
+mod repeat;
 mod support;
 mod workshop;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use herken::config::Config;
 use herken::recognizer::Recognizer;
@@ -18,19 +18,78 @@ pub fn shared() -> PathBuf {
     root().join("..").join("shared")
 }
 
-/// The configuration tests run with: defaults, the committed model.
+/// The configuration tests run with: defaults, the committed model, a private in-memory
+/// store and a throw-away secret file.
 pub fn config() -> Config {
+    let secret = std::env::temp_dir().join(format!("herken-test-{}.key", std::process::id()));
     Config {
         model_dir: root().join("models"),
         require_model: true,
+        store: herken::store::Location::SqliteMemory,
+        secret_file: secret,
         ..Config::default()
     }
 }
 
+fn shared_recognizer() -> &'static Arc<Recognizer> {
+    static R: OnceLock<Arc<Recognizer>> = OnceLock::new();
+    R.get_or_init(|| {
+        Arc::new(Recognizer::from_config(&config()).expect("the committed model loads"))
+    })
+}
+
 /// One recognizer for all tests of this binary.
 pub fn recognizer() -> &'static Recognizer {
-    static R: OnceLock<Recognizer> = OnceLock::new();
-    R.get_or_init(|| Recognizer::from_config(&config()).expect("the committed model loads"))
+    shared_recognizer()
+}
+
+/// The shared recognizer, for engines.
+pub fn recognizer_arc() -> Arc<Recognizer> {
+    shared_recognizer().clone()
+}
+
+/// A PostgreSQL database of one test's own, created on the server at
+/// HERKEN_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+pub struct PgDatabase {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> PgDatabase {
+        use sqlx::Connection;
+        let admin = std::env::var("HERKEN_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("herken_t_{}", uuid::Uuid::new_v4().simple());
+        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL for tests at {admin} is not reachable ({e}); start it or set HERKEN_TEST_DATABASE_URL")
+        });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        PgDatabase {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        }
+    }
+
+    pub async fn drop(self) {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&self.admin).await.unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+        c.close().await.unwrap();
+    }
 }
 
 /// A running server; dropping it does not stop it, `stop` does (and waits).

@@ -1,0 +1,280 @@
+//! A small Dutch address extractor: where a message is about.
+//!
+//! It finds
+//! - streets by their suffix (`Merelstraat 22`, `Burgemeester Kolfflaan`, `Van Goghstraat`,
+//!   `Prins Hendrikkade`), with an optional house number;
+//! - crossings (`Spoorlaan/Tulpstraat`, `hoek Smidsweg en Ambachtstraat`) as both streets;
+//! - named places after a preposition (`aan de Brink`, `bij de Lidl`, `op het Stationsplein`);
+//! - postcodes (`1234 AB`).
+//!
+//! Locations are returned as lower-case keys without house numbers (`merelstraat`,
+//! `pc:1234ab`), the granularity at which two reports are "the same place". House numbers are
+//! not kept: they are not needed for that, and they are personal data.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+const SUFFIXES: &str = "straat|laan|weg|plein|kade|gracht|singel|dijk|pad|steeg|hof|park|dreef|baan|markt|wal|veld|ring|allee|plantsoen|erf|brug|haven|kwartier|boulevard|dam|gors|weide|tuin|hoven|burcht|poort|ven|oord";
+
+/// Capitalised words that follow a preposition but are no place.
+const NOT_PLACES: &[&str] = &[
+    "gemeente",
+    "medewerker",
+    "burger",
+    "klant",
+    "heer",
+    "mevrouw",
+    "meneer",
+    "dinsdag",
+    "maandag",
+    "woensdag",
+    "donderdag",
+    "vrijdag",
+    "zaterdag",
+    "zondag",
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+    "politie",
+    "digid",
+    "wmo",
+    "woz",
+    "the",
+    "a",
+    "my",
+    "our",
+    "it",
+];
+
+fn street_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        // Up to two leading capitalised or particle words, then a word ending in a suffix.
+        let pattern = format!(
+            r"\b((?:(?:[A-Z][\p{{L}}.'-]+|van|de|der|den|het|ten|ter|'t)\s+){{0,2}}[A-Z][\p{{L}}'-]*(?:{SUFFIXES}))\b(?:\s+(\d+)\s?([a-zA-Z])?\b)?"
+        );
+        Regex::new(&pattern).expect("street pattern compiles")
+    })
+}
+
+fn place_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"\b(?:[Aa]an|[Oo]p|[Bb]ij|[Ii]n|[Vv]oor|[Nn]aast|[Aa]chter|[Tt]egenover|[Ll]angs|[Oo]nder|[Nn]ear|[Oo]n|[Aa]t|[Bb]y|[Ii]n)\s+(?:de|het|the|'t)\s+((?:[A-Z][\p{L}'-]+)(?:\s+[A-Z][\p{L}'-]+)?)")
+            .expect("place pattern compiles")
+    })
+}
+
+fn postcode_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\b(\d{4})\s?([A-Z]{2})\b").expect("postcode pattern compiles"))
+}
+
+/// A location found in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The key two reports are compared on (lower case, no house number).
+    pub key: String,
+    /// The house number, when one follows a street.
+    pub number: Option<String>,
+}
+
+fn normalise(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// All locations in `text`, in order of appearance, without repeats.
+pub fn extract(text: &str) -> Vec<Location> {
+    let mut out: Vec<Location> = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut push = |key: String, number: Option<String>, out: &mut Vec<Location>| {
+        if seen.insert(key.clone()) {
+            out.push(Location { key, number });
+        }
+    };
+    for c in street_re().captures_iter(text) {
+        let name = c.get(1).map(|m| m.as_str()).unwrap_or("");
+        // Strip a leading capitalised word that is an ordinary sentence opener.
+        let name = strip_openers(name);
+        if name.is_empty() {
+            continue;
+        }
+        let number = c.get(2).map(|n| {
+            format!(
+                "{}{}",
+                n.as_str(),
+                c.get(3)
+                    .map(|l| l.as_str().to_lowercase())
+                    .unwrap_or_default()
+            )
+        });
+        push(normalise(name), number, &mut out);
+    }
+    for c in place_re().captures_iter(text) {
+        let name = c.get(1).map(|m| m.as_str()).unwrap_or("");
+        let first = name.split_whitespace().next().unwrap_or("").to_lowercase();
+        if NOT_PLACES.contains(&first.as_str()) {
+            continue;
+        }
+        let key = normalise(name);
+        // A place that is also (part of) a street already found adds nothing.
+        if out
+            .iter()
+            .any(|l| l.key == key || l.key.ends_with(&format!(" {key}")))
+        {
+            continue;
+        }
+        push(key, None, &mut out);
+    }
+    for c in postcode_re().captures_iter(text) {
+        push(
+            format!("pc:{}{}", &c[1], c[2].to_lowercase()),
+            None,
+            &mut out,
+        );
+    }
+    out
+}
+
+/// Words that start sentences and are capitalised for that reason only.
+fn strip_openers(name: &str) -> &str {
+    const OPENERS: &[&str] = &[
+        "De",
+        "Het",
+        "Een",
+        "In",
+        "Op",
+        "Bij",
+        "Aan",
+        "Voor",
+        "Naast",
+        "Achter",
+        "Ook",
+        "Nog",
+        "Die",
+        "Dat",
+        "Deze",
+        "Hier",
+        "Daar",
+        "Mijn",
+        "Onze",
+        "Uw",
+        "Hoek",
+        "Kruising",
+        "The",
+        "At",
+        "On",
+        "Near",
+        "Corner",
+        "Goedemorgen",
+        "Goedemiddag",
+        "Beste",
+        "Hallo",
+        "Hoi",
+    ];
+    let mut rest = name.trim();
+    loop {
+        let Some((first, tail)) = rest.split_once(char::is_whitespace) else {
+            return rest;
+        };
+        // A leading lower-case word ("van de Koestraat") is never part of the name; particles
+        // inside a name start with a capital when they lead ("Van Goghstraat").
+        if OPENERS.contains(&first) || first.chars().next().is_some_and(char::is_lowercase) {
+            rest = tail.trim_start();
+        } else {
+            return rest;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(text: &str) -> Vec<String> {
+        extract(text).into_iter().map(|l| l.key).collect()
+    }
+
+    #[test]
+    fn street_with_house_number() {
+        let l = extract("De lantaarnpaal voor Merelstraat 22 brandt niet.");
+        assert_eq!(l[0].key, "merelstraat");
+        assert_eq!(l[0].number.as_deref(), Some("22"));
+        let l = extract("bij Eikenlaan 14a");
+        assert_eq!(l[0].number.as_deref(), Some("14a"));
+    }
+
+    #[test]
+    fn multi_word_streets() {
+        assert_eq!(
+            keys("in de tunnel onder de Burgemeester Kolfflaan"),
+            ["burgemeester kolfflaan"]
+        );
+        assert_eq!(keys("Ik woon aan de Van Goghstraat 3"), ["van goghstraat"]);
+        assert_eq!(keys("langs de Prins Hendrikkade"), ["prins hendrikkade"]);
+    }
+
+    #[test]
+    fn lower_case_particles_before_a_street_are_not_its_name() {
+        assert_eq!(
+            keys("een gat in het wegdek van de Koestraat"),
+            ["koestraat"]
+        );
+        assert_eq!(
+            keys("op de kruising van de Smidsweg en de Ambachtstraat"),
+            ["smidsweg", "ambachtstraat"]
+        );
+    }
+
+    #[test]
+    fn crossings_give_both_streets() {
+        assert_eq!(
+            keys("the corner of Spoorlaan and Tulpstraat"),
+            ["spoorlaan", "tulpstraat"]
+        );
+        assert_eq!(
+            keys("bij de kruising Smidsweg/Ambachtstraat"),
+            ["smidsweg", "ambachtstraat"]
+        );
+    }
+
+    #[test]
+    fn named_places_after_a_preposition() {
+        assert_eq!(
+            keys("Voor de apotheek aan de Brink ligt een tegel los"),
+            ["brink"]
+        );
+        assert_eq!(keys("vlak na de drempel bij de Lidl"), ["lidl"]);
+        assert!(keys("Op de Dorpsstraat, bij de bushalte").contains(&"dorpsstraat".to_string()));
+    }
+
+    #[test]
+    fn sentence_openers_and_dates_are_not_places() {
+        assert!(keys("Op maandag bel ik de Gemeente weer").is_empty());
+        assert_eq!(keys("Hoek Smidsweg"), ["smidsweg"]);
+    }
+
+    #[test]
+    fn postcodes() {
+        assert_eq!(keys("mijn adres is 1234 AB"), ["pc:1234ab"]);
+    }
+
+    #[test]
+    fn nothing_in_a_text_without_places() {
+        assert!(keys("ik ben al weken niet teruggebeld").is_empty());
+    }
+}

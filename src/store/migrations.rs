@@ -1,0 +1,88 @@
+//! Schema migrations, per backend. Append new versions; never edit a released one.
+
+use sqlx::Executor;
+
+use super::{store_error, Backend, Store};
+use crate::error::Result;
+
+/// (version, SQLite statements, PostgreSQL statements)
+const MIGRATIONS: &[(i64, &[&str], &[&str])] = &[(
+    1,
+    &[
+        "CREATE TABLE history (message_id TEXT PRIMARY KEY, sender_key TEXT NOT NULL, received_us BIGINT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, signature TEXT NOT NULL)",
+        "CREATE INDEX history_sender ON history (sender_key, received_us)",
+        "CREATE INDEX history_received ON history (received_us)",
+        "CREATE TABLE history_location (message_id TEXT NOT NULL REFERENCES history (message_id) ON DELETE CASCADE, location TEXT NOT NULL, PRIMARY KEY (message_id, location))",
+        "CREATE INDEX history_location_location ON history_location (location)",
+    ],
+    &[
+        "CREATE TABLE history (message_id TEXT PRIMARY KEY, sender_key TEXT NOT NULL, received_us BIGINT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, signature TEXT NOT NULL)",
+        "CREATE INDEX history_sender ON history (sender_key, received_us)",
+        "CREATE INDEX history_received ON history (received_us)",
+        "CREATE TABLE history_location (message_id TEXT NOT NULL REFERENCES history (message_id) ON DELETE CASCADE, location TEXT NOT NULL, PRIMARY KEY (message_id, location))",
+        "CREATE INDEX history_location_location ON history_location (location)",
+    ],
+)];
+
+/// Bring the schema up to date: one transaction under a lock (an advisory lock on PostgreSQL,
+/// `BEGIN IMMEDIATE` on SQLite), so two servers starting at once on one database migrate once.
+pub async fn run(store: &Store) -> Result<()> {
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| store_error("migration", e))?;
+    let begin = match store.backend() {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    conn.execute(begin)
+        .await
+        .map_err(|e| store_error("migration", e))?;
+    let result = migrate(&mut conn, store.backend()).await;
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn
+        .execute(end)
+        .await
+        .map_err(|e| store_error("migration commit", e));
+    result.and(ended.map(|_| ()))
+}
+
+async fn migrate(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7340519)")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| store_error("migration lock", e))?;
+    }
+    conn.execute("CREATE TABLE IF NOT EXISTS herken_schema (version BIGINT PRIMARY KEY)")
+        .await
+        .map_err(|e| store_error("creating herken_schema", e))?;
+    for (version, sqlite, postgres) in MIGRATIONS {
+        let done: Option<(i64,)> =
+            sqlx::query_as("SELECT version FROM herken_schema WHERE version = $1")
+                .bind(*version)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(|e| store_error("reading herken_schema", e))?;
+        if done.is_some() {
+            continue;
+        }
+        let statements = match backend {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
+        };
+        for s in statements.iter() {
+            conn.execute(*s)
+                .await
+                .map_err(|e| store_error(&format!("migration {version}"), e))?;
+        }
+        sqlx::query("INSERT INTO herken_schema (version) VALUES ($1)")
+            .bind(*version)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| store_error("recording migration", e))?;
+        tracing::info!(version, "schema migrated");
+    }
+    Ok(())
+}

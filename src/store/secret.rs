@@ -1,0 +1,84 @@
+//! The secret that keys sender hashes: read from a file, generated at first start.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Bytes of a generated secret.
+pub const SECRET_LEN: usize = 32;
+
+/// Read the secret from `path`, or generate one there (mode 0600) when the file is missing.
+pub fn load_or_create(path: &Path) -> Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() >= 16 => Ok(bytes),
+        Ok(bytes) => Err(Error::Config(format!(
+            "secret file {} has {} bytes; at least 16 are needed",
+            path.display(),
+            bytes.len()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = vec![0u8; SECRET_LEN];
+            getrandom::getrandom(&mut secret)
+                .map_err(|e| Error::Config(format!("no randomness for the secret: {e}")))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(path) {
+                Ok(mut f) => {
+                    f.write_all(&secret)
+                        .and_then(|_| f.sync_all())
+                        .map_err(|e| Error::io(path, e))?;
+                    tracing::info!(path = %path.display(), "generated a new sender-key secret");
+                    Ok(secret)
+                }
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create(path),
+                Err(e) => Err(Error::io(path, e)),
+            }
+        }
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// A fresh random secret that is never written (one CLI run).
+pub fn ephemeral() -> Vec<u8> {
+    let mut secret = vec![0u8; SECRET_LEN];
+    getrandom::getrandom(&mut secret).expect("the OS has randomness");
+    secret
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_once_then_reused_with_private_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub").join("sender.key");
+        let a = load_or_create(&p).unwrap();
+        let b = load_or_create(&p).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), SECRET_LEN);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+
+    #[test]
+    fn a_too_short_secret_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        std::fs::write(&p, b"short").unwrap();
+        assert!(load_or_create(&p).unwrap_err().to_string().contains("16"));
+    }
+}
