@@ -34,6 +34,8 @@ pub struct RawConfig {
     pub min_margin: Option<f32>,
     /// Log format: "text" or "json".
     pub log_format: Option<String>,
+    /// Routing rules and deadlines (TOML); the built-in data/routing.toml when absent.
+    pub routing_file: Option<PathBuf>,
     /// Directory for the embedded store and the sender-key secret.
     pub data_dir: Option<PathBuf>,
     /// PostgreSQL URL; when set, the store is PostgreSQL instead of the embedded SQLite.
@@ -76,6 +78,8 @@ pub struct Config {
     pub decide: DecideOptions,
     /// Log format.
     pub log_format: LogFormat,
+    /// Routing rules; `None` for the built-in ones.
+    pub routing_file: Option<PathBuf>,
     /// Where the store lives.
     pub store: crate::store::Location,
     /// File with the sender-key secret.
@@ -162,6 +166,7 @@ impl RawConfig {
                 "HERKEN_MIN_MARGIN" => self.min_margin = Some(parse(&k, &v)?),
                 "HERKEN_LOG_FORMAT" => self.log_format = Some(v),
                 "HERKEN_DATA_DIR" => self.data_dir = Some(v.into()),
+                "HERKEN_ROUTING_FILE" => self.routing_file = Some(v.into()),
                 "HERKEN_DATABASE_URL" => self.database_url = Some(v),
                 "HERKEN_SECRET_FILE" => self.secret_file = Some(v.into()),
                 "HERKEN_REPEAT_WINDOW_DAYS" => self.repeat_window_days = Some(parse(&k, &v)?),
@@ -252,6 +257,7 @@ impl RawConfig {
             DEFAULT_DUPLICATE_MINUTES,
         )?;
         Ok(Config {
+            routing_file: self.routing_file,
             store,
             secret_file: self
                 .secret_file

@@ -97,7 +97,9 @@ impl FromStr for Label {
 }
 
 /// How a message reached the municipality.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// Not said by the caller.
@@ -175,7 +177,7 @@ impl FromStr for Channel {
 }
 
 /// Language of a message, as far as the pipeline needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// Dutch.
@@ -195,7 +197,7 @@ impl Lang {
 }
 
 /// One message as it reached the municipality.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// Idempotency key from the caller (generated when the caller gave none).
     pub id: String,

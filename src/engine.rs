@@ -7,17 +7,18 @@ use chrono::Duration;
 
 use crate::domain::{Label, Lang, Message};
 use crate::error::{Error, Result};
+use crate::intake::Intake;
 use crate::pipeline::decide::label_phrase;
 use crate::recognizer::{Outcome, Recognizer};
 use crate::repeat::sender::Sender;
 use crate::repeat::{self, EntryKind, HistoryEntry, HistoryStore, RepeatOptions};
-use crate::route;
 
-/// Recognition plus memory.
+/// Recognition plus memory (and, when there is a queue, routing into it).
 #[derive(Clone)]
 pub struct Engine {
     recognizer: Arc<Recognizer>,
     history: Arc<dyn HistoryStore>,
+    intake: Option<Intake>,
     secret: Arc<Vec<u8>>,
     options: RepeatOptions,
     min_confidence: f32,
@@ -43,15 +44,41 @@ impl Engine {
         Engine {
             recognizer,
             history,
+            intake: None,
             secret: Arc::new(secret),
             options,
             min_confidence,
         }
     }
 
+    /// With intake queues: `route = true` puts messages in their queue.
+    pub fn with_intake(mut self, intake: Intake) -> Engine {
+        self.intake = Some(intake);
+        self
+    }
+
     /// The recognizer.
     pub fn recognizer(&self) -> &Arc<Recognizer> {
         &self.recognizer
+    }
+
+    /// Classify, remember and, with `route`, put the message in its intake queue: committed
+    /// before this returns. Returns the outcome and whether the message is in its queue.
+    pub async fn classify_and_route(
+        &self,
+        message: Message,
+        route: bool,
+    ) -> Result<(Outcome, bool)> {
+        if !route {
+            return Ok((self.classify(message).await?, false));
+        }
+        let intake = self.intake.as_ref().ok_or_else(|| {
+            Error::Config("route = true needs intake queues; this engine has none".into())
+        })?;
+        let kept = message.clone();
+        let outcome = self.classify(message).await?;
+        let queued = intake.enqueue(&kept, &outcome, chrono::Utc::now()).await?;
+        Ok((outcome, queued))
     }
 
     /// Classify one message and remember it. A message id seen before is not remembered
@@ -119,6 +146,8 @@ impl Engine {
             outcome.repeat.is_repeat = false;
         } else if finding.is_repeat {
             apply_repeat(&mut outcome, &finding, lang, self.min_confidence);
+            self.recognizer
+                .apply_route(&mut outcome, &message, &signature);
         } else if matches!(
             finding.kind,
             Some(EntryKind::Resolution | EntryKind::FollowUp)
@@ -174,6 +203,5 @@ fn apply_repeat(o: &mut Outcome, f: &repeat::RepeatFinding, lang: Lang, min_conf
             Lang::Nl => format!("Dit lijkt {}: een herhaalde melding, en een herhaalde melding is vaak een klacht. {}", label_phrase(Label::Klacht, lang), o.repeat.reason),
             Lang::En => format!("This looks like {}: a repeated report, and a repeated report is often a complaint. {}", label_phrase(Label::Klacht, lang), o.repeat.reason),
         };
-        o.queue = route::queue_for(o.label, o.needs_clarification).to_string();
     }
 }

@@ -39,6 +39,9 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// Something asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// The store failed or cannot be reached.
     #[error("store: {0}")]
     Store(String),

@@ -4,6 +4,7 @@
 //! - [`domain`]: labels, channels, messages — plain types every room shares.
 //! - [`pipeline`]: normalize → language → cues → model → decide; pure and synchronous.
 //! - [`engine`]: recognizer + repeat detection + store, async; what service and CLI call.
+//! - [`intake`]: the durable intake queues: invariants, storage format, the queue trait.
 //! - [`repeat`]: sender keys, issue signatures, the repeat decision, the history trait.
 //! - [`store`]: SQLite and PostgreSQL; implements the traits of `repeat`.
 //! - [`recognizer`]: validation + pipeline + repeat + route for one message; what service and CLI call.
@@ -23,6 +24,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod intake;
 pub mod pipeline;
 pub mod recognizer;
 pub mod repeat;

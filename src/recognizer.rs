@@ -2,9 +2,10 @@
 //! repeat decision and the queue, in the order of ARCHITECTURE.md. Synchronous: callers on
 //! async threads run it with `spawn_blocking`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::domain::Lang;
 use crate::domain::{Label, Message};
 use crate::error::{Error, Result};
 use crate::pipeline::cues::Lexicon;
@@ -14,7 +15,8 @@ use crate::pipeline::types::Family;
 use crate::pipeline::{Classification, Pipeline};
 use crate::repeat::signature::Signature;
 use crate::repeat::Facts;
-use crate::route;
+use crate::route::{self, RouteInput, Router};
+use std::collections::BTreeSet;
 
 fn addition_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -45,7 +47,7 @@ fn facts(c: &Classification) -> Facts {
 }
 
 /// Whether a message repeats an earlier report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RepeatOutcome {
     /// It repeats an earlier report.
     pub is_repeat: bool,
@@ -56,7 +58,7 @@ pub struct RepeatOutcome {
 }
 
 /// The full answer for one message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
     /// The message id (the caller's, or generated).
     pub id: String,
@@ -86,6 +88,12 @@ pub struct Outcome {
     pub satisfaction_reminder: String,
     /// The intake queue it goes (or would go) to.
     pub queue: String,
+    /// The routing rule that chose the queue.
+    pub route_rule: String,
+    /// Handling deadline from the legal terms.
+    pub due_at: chrono::DateTime<chrono::Utc>,
+    /// Warnings for staff (in the message's language), e.g. a bezwaar filed late.
+    pub warnings: Vec<String>,
     /// Id of the scorer.
     pub model: String,
 }
@@ -103,6 +111,7 @@ pub enum ModelStatus {
 #[derive(Debug)]
 pub struct Recognizer {
     pipeline: Pipeline,
+    router: Router,
     max_text_chars: usize,
     status: ModelStatus,
 }
@@ -124,19 +133,70 @@ impl Recognizer {
                 ),
                 Err(e) => return Err(e),
             };
+        let router = match &config.routing_file {
+            Some(path) => Router::from_file(path)?,
+            None => Router::builtin(),
+        };
         Ok(Recognizer {
             pipeline: Pipeline::new(lexicon, scorer, config.decide.clone()),
+            router,
             max_text_chars: config.max_text_chars,
             status,
         })
     }
 
-    /// Build from a ready pipeline (tests, benchmarks, evaluation variants).
+    /// Build from a ready pipeline with the built-in routing (evaluation variants).
     pub fn new(pipeline: Pipeline, max_text_chars: usize) -> Recognizer {
         Recognizer {
             pipeline,
+            router: Router::builtin(),
             max_text_chars,
             status: ModelStatus::Ready,
+        }
+    }
+
+    /// The routing.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Route an outcome: queue, rule, deadline, and the late-bezwaar warning.
+    pub fn apply_route(&self, o: &mut Outcome, message: &Message, signature: &Signature) {
+        let families: BTreeSet<Family> = o
+            .cues
+            .iter()
+            .filter(|c| !c.negated)
+            .map(|c| c.family)
+            .collect();
+        let lang = if o.language == "en" {
+            Lang::En
+        } else {
+            Lang::Nl
+        };
+        let r = self.router.route(&RouteInput {
+            label: o.label,
+            confidence: o.confidence,
+            needs_clarification: o.needs_clarification,
+            repeat: o.repeat.is_repeat,
+            channel: message.channel,
+            lang,
+            families: &families,
+            topics: &signature.topics,
+            received_at: message.received_at,
+        });
+        o.queue = r.queue;
+        o.route_rule = r.rule;
+        o.due_at = r.due_at;
+        o.warnings.clear();
+        if o.label == Label::Bezwaar {
+            if let Some(w) = route::bezwaar_filing_warning(
+                &message.text,
+                message.received_at,
+                self.router.deadlines.bezwaar_filing,
+                lang,
+            ) {
+                o.warnings.push(w);
+            }
         }
     }
 
@@ -182,7 +242,9 @@ impl Recognizer {
         let c = self.pipeline.classify(message);
         let signature = Signature::of(&c.evidence);
         let facts = facts(&c);
-        Ok((self.outcome(message, c), signature, facts))
+        let mut outcome = self.outcome(message, c);
+        self.apply_route(&mut outcome, message, &signature);
+        Ok((outcome, signature, facts))
     }
 
     fn outcome(&self, message: &Message, c: Classification) -> Outcome {
@@ -213,7 +275,10 @@ impl Recognizer {
             clarifying_question: d.clarifying_question,
             explanation: d.explanation,
             satisfaction_reminder: d.satisfaction_reminder,
-            queue: route::queue_for(d.label, d.needs_clarification).to_string(),
+            queue: String::new(),
+            route_rule: String::new(),
+            due_at: message.received_at,
+            warnings: Vec::new(),
             model,
         }
     }

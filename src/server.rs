@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::pb;
 use crate::recognizer::{ModelStatus, Recognizer};
-use crate::service::ClassifierService;
+use crate::service::{ClassifierService, IntakeService};
 
 /// Serve until `shutdown` completes.
 pub async fn run(
@@ -33,14 +33,16 @@ pub async fn run(
     let store = crate::store::Store::open(&config.store).await?;
     tracing::info!(store = %crate::store::describe(&config.store), "store open");
     let secret = crate::store::secret::load_or_create(&config.secret_file)?;
+    let intake = crate::intake::Intake::new(Arc::new(store.clone()), recognizer.router().clone());
     let engine = crate::engine::Engine::new(
         recognizer.clone(),
         Arc::new(store.clone()),
         secret,
         config.repeat.clone(),
         config.decide.min_confidence,
-    );
-    let purge = tokio::spawn(purge_history(store.clone(), config.retention));
+    )
+    .with_intake(intake.clone());
+    let purge = tokio::spawn(purge_old(store.clone(), config.retention));
     match recognizer.status() {
         ModelStatus::Ready => {
             tracing::info!(model = recognizer.pipeline().model_id(), "model loaded")
@@ -55,6 +57,9 @@ pub async fn run(
     health
         .set_serving::<pb::classifier_server::ClassifierServer<ClassifierService>>()
         .await;
+    health
+        .set_serving::<pb::intake_server::IntakeServer<IntakeService>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -65,7 +70,7 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("listener", e))?;
-    tracing::info!(%addr, "serving herken.v1.Classifier, grpc.health.v1.Health and reflection");
+    tracing::info!(%addr, "serving herken.v1.Classifier, herken.v1.Intake, grpc.health.v1.Health and reflection");
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
@@ -73,6 +78,9 @@ pub async fn run(
             pb::classifier_server::ClassifierServer::new(classifier)
                 .max_decoding_message_size(64 << 20),
         )
+        .add_service(pb::intake_server::IntakeServer::new(IntakeService::new(
+            intake,
+        )))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
@@ -82,16 +90,23 @@ pub async fn run(
     Ok(())
 }
 
-/// Forget repeat history older than the retention, at start and every hour.
-async fn purge_history(store: crate::store::Store, retention: chrono::Duration) {
+/// Forget repeat history and acked items older than the retention, at start and hourly.
+async fn purge_old(store: crate::store::Store, retention: chrono::Duration) {
+    use crate::intake::QueueStore;
     use crate::repeat::HistoryStore;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match store.purge(chrono::Utc::now() - retention).await {
+        let before = chrono::Utc::now() - retention;
+        match store.purge(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "repeat history older than the retention purged"),
             Err(e) => tracing::warn!(error = %e, "purging repeat history failed; will retry"),
+        }
+        match store.purge_acked(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "acked items older than the retention purged"),
+            Err(e) => tracing::warn!(error = %e, "purging acked items failed; will retry"),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Command-line arguments and the subcommands. Each subcommand lives in its own file.
 
 mod classify;
+mod corrections;
 mod eval;
+mod queue;
 mod sequences;
 mod train;
 
@@ -55,6 +57,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Train the model from the labelled corpus and write it with its manifest.
     Train(train::TrainArgs),
+    /// Operate the intake queues of a running server: list, pull, ack, release.
+    Queue(queue::QueueArgs),
+    /// Staff corrections, for retraining.
+    Corrections(corrections::CorrectionsArgs),
 }
 
 /// Build the configuration: file, then environment, then flags.
@@ -115,5 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Classify(a) => classify::run(a, &config),
         Command::Eval(a) => eval::run(a, &config),
         Command::Train(a) => train::run(a, &config),
+        Command::Queue(a) => queue::run(a),
+        Command::Corrections(a) => corrections::run(a, &config),
     }
 }

@@ -35,6 +35,11 @@ fn topics() -> &'static Vec<(String, Vec<String>)> {
     })
 }
 
+/// The names of the topics in `data/topics.toml`.
+pub fn topic_names() -> Vec<String> {
+    topics().iter().map(|(n, _)| n.clone()).collect()
+}
+
 const STOP: &[&str] = &[
     "de", "het", "een", "en", "van", "ik", "je", "u", "uw", "mijn", "is", "dat", "die", "op",
     "aan", "met", "voor", "bij", "er", "niet", "nog", "al", "ook", "maar", "naar", "om", "te",

@@ -29,20 +29,26 @@ impl ClassifierService {
 struct Checked {
     message: Message,
     decoded: Option<String>,
+    route: bool,
 }
 
 /// Convert and validate one request; `field` names it in errors.
 fn check(engine: &Engine, req: pb::ClassifyRequest, field: &str) -> Result<Checked, Error> {
     let field = format!("{field}.message");
+    let route = req.route;
     let (message, decoded) = convert::message_from_pb(req.message, &field)?;
     engine.recognizer().validate(&message, &field)?;
-    Ok(Checked { message, decoded })
+    Ok(Checked {
+        message,
+        decoded,
+        route,
+    })
 }
 
-/// Classify (and remember) one checked request.
+/// Classify, remember and (with `route`) queue one checked request.
 async fn classify_checked(engine: &Engine, c: Checked) -> Result<pb::ClassifyResponse, Error> {
-    let outcome = engine.classify(c.message).await?;
-    Ok(convert::response_to_pb(outcome, c.decoded, false))
+    let (outcome, routed) = engine.classify_and_route(c.message, c.route).await?;
+    Ok(convert::response_to_pb(outcome, c.decoded, routed))
 }
 
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::ClassifyResponse, Status>> + Send>>;

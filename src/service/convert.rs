@@ -140,5 +140,67 @@ pub fn response_to_pb(
         satisfaction_reminder: o.satisfaction_reminder,
         text: decoded_text.unwrap_or_default(),
         routed,
+        due_at: Some(timestamp_to_pb(o.due_at)),
+        warnings: o.warnings,
+        route_rule: o.route_rule,
+    }
+}
+
+/// A protobuf timestamp.
+pub fn timestamp_to_pb(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// The protobuf enum value of a channel.
+pub fn channel_to_pb(c: Channel) -> pb::Channel {
+    match c {
+        Channel::Unspecified => pb::Channel::Unspecified,
+        Channel::Balie => pb::Channel::Balie,
+        Channel::Telefoon => pb::Channel::Telefoon,
+        Channel::Email => pb::Channel::Email,
+        Channel::Brief => pb::Channel::Brief,
+        Channel::Webformulier => pb::Channel::Webformulier,
+        Channel::Chat => pb::Channel::Chat,
+    }
+}
+
+/// A protobuf message from a domain message.
+pub fn message_to_pb(m: Message) -> pb::Message {
+    pb::Message {
+        message_id: m.id,
+        text: m.text,
+        channel: channel_to_pb(m.channel) as i32,
+        sender: m.sender,
+        received_at: Some(timestamp_to_pb(m.received_at)),
+        subject: m.subject,
+        raw_email: Vec::new(),
+    }
+}
+
+/// The domain label of a protobuf enum value; `None` for unspecified or unknown.
+pub fn label_from_pb(v: i32) -> Option<Label> {
+    Some(match pb::Label::try_from(v).ok()? {
+        pb::Label::Unspecified => return None,
+        pb::Label::Klacht => Label::Klacht,
+        pb::Label::Melding => Label::Melding,
+        pb::Label::Bezwaar => Label::Bezwaar,
+        pb::Label::Raadsadres => Label::Raadsadres,
+        pb::Label::Overig => Label::Overig,
+    })
+}
+
+/// A protobuf intake item.
+pub fn item_to_pb(i: crate::intake::Item) -> pb::IntakeItem {
+    let routed = !i.acked;
+    pb::IntakeItem {
+        item_id: i.item_id,
+        queue: i.queue,
+        message: Some(message_to_pb(i.message)),
+        due_at: Some(timestamp_to_pb(i.due_at)),
+        classification: Some(response_to_pb(i.classification, None, routed)),
+        deliveries: i.deliveries,
     }
 }

@@ -3,8 +3,10 @@
 
 pub mod classifier;
 pub mod convert;
+pub mod intake;
 
 pub use classifier::ClassifierService;
+pub use intake::IntakeService;
 
 use crate::error::Error;
 
@@ -18,6 +20,7 @@ pub fn status(e: Error) -> tonic::Status {
             tonic::Status::failed_precondition(e.to_string())
         }
         Error::Store(_) => tonic::Status::unavailable(e.to_string()),
+        Error::NotFound(_) => tonic::Status::not_found(e.to_string()),
         _ => tonic::Status::internal(e.to_string()),
     }
 }

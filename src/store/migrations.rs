@@ -6,7 +6,8 @@ use super::{store_error, Backend, Store};
 use crate::error::Result;
 
 /// (version, SQLite statements, PostgreSQL statements)
-const MIGRATIONS: &[(i64, &[&str], &[&str])] = &[(
+const MIGRATIONS: &[(i64, &[&str], &[&str])] = &[
+(
     1,
     &[
         "CREATE TABLE history (message_id TEXT PRIMARY KEY, sender_key TEXT NOT NULL, received_us BIGINT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, signature TEXT NOT NULL)",
@@ -21,6 +22,21 @@ const MIGRATIONS: &[(i64, &[&str], &[&str])] = &[(
         "CREATE INDEX history_received ON history (received_us)",
         "CREATE TABLE history_location (message_id TEXT NOT NULL REFERENCES history (message_id) ON DELETE CASCADE, location TEXT NOT NULL, PRIMARY KEY (message_id, location))",
         "CREATE INDEX history_location_location ON history_location (location)",
+    ],
+),
+(
+    2,
+    &[
+        "CREATE TABLE queue_item (item_id TEXT PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, queue TEXT NOT NULL, state TEXT NOT NULL, label TEXT NOT NULL, message TEXT NOT NULL, classification TEXT NOT NULL, enqueued_us BIGINT NOT NULL, due_us BIGINT NOT NULL, lease_until_us BIGINT, deliveries INTEGER NOT NULL DEFAULT 0, acked_us BIGINT)",
+        "CREATE INDEX queue_item_pull ON queue_item (queue, state, enqueued_us)",
+        "CREATE TABLE correction (correction_id TEXT PRIMARY KEY, message_id TEXT NOT NULL, from_label TEXT NOT NULL, to_label TEXT NOT NULL, from_queue TEXT NOT NULL, to_queue TEXT NOT NULL, corrected_by TEXT NOT NULL, note TEXT NOT NULL, corrected_us BIGINT NOT NULL)",
+        "CREATE INDEX correction_time ON correction (corrected_us)",
+    ],
+    &[
+        "CREATE TABLE queue_item (item_id TEXT PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, queue TEXT NOT NULL, state TEXT NOT NULL, label TEXT NOT NULL, message TEXT NOT NULL, classification TEXT NOT NULL, enqueued_us BIGINT NOT NULL, due_us BIGINT NOT NULL, lease_until_us BIGINT, deliveries INTEGER NOT NULL DEFAULT 0, acked_us BIGINT)",
+        "CREATE INDEX queue_item_pull ON queue_item (queue, state, enqueued_us)",
+        "CREATE TABLE correction (correction_id TEXT PRIMARY KEY, message_id TEXT NOT NULL, from_label TEXT NOT NULL, to_label TEXT NOT NULL, from_queue TEXT NOT NULL, to_queue TEXT NOT NULL, corrected_by TEXT NOT NULL, note TEXT NOT NULL, corrected_us BIGINT NOT NULL)",
+        "CREATE INDEX correction_time ON correction (corrected_us)",
     ],
 )];
 

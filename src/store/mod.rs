@@ -20,6 +20,7 @@
 
 mod history;
 mod migrations;
+mod queue;
 pub mod secret;
 
 use std::path::{Path, PathBuf};

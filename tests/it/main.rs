@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod grpc;
+mod intake;
 mod offsets;
 mod repeat;
 mod support;
