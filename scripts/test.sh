@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs what it needs, then unit, integration, CLI and doc tests.
+# Runs the whole test suite: installs what it needs (the encoder model too), then unit,
+# integration, CLI and doc tests.
 # Needs ../shared beside the repository (the evaluation sets the offset tests read).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +16,7 @@ if cargo clippy --version >/dev/null 2>&1; then
 else
   echo "test: clippy not installed; skipping lints" >&2
 fi
-cargo test --locked --all-targets
-cargo test --locked --doc
+fetch_encoder
+# Release mode: the encoder is pure Rust numerics, far too slow unoptimised.
+cargo test --release --locked --all-targets
+cargo test --release --locked --doc

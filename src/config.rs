@@ -22,6 +22,10 @@ pub struct RawConfig {
     pub model_dir: Option<PathBuf>,
     /// Refuse to start without a trained model (instead of running degraded on the lexicon).
     pub require_model: Option<bool>,
+    /// Directory with the sentence encoder (config.json, model.safetensors, tokenizer.json).
+    pub encoder_dir: Option<PathBuf>,
+    /// Refuse to start without the encoder (instead of running degraded on the sparse model).
+    pub require_encoder: Option<bool>,
     /// Directory with lexicon files; the built-in lexicon when absent.
     pub lexicon_dir: Option<PathBuf>,
     /// Longest accepted message text, in characters.
@@ -68,6 +72,10 @@ pub struct Config {
     pub model_dir: PathBuf,
     /// Refuse to start without a trained model.
     pub require_model: bool,
+    /// Directory with the sentence encoder.
+    pub encoder_dir: PathBuf,
+    /// Refuse to start without the encoder.
+    pub require_encoder: bool,
     /// Directory with lexicon files; `None` for the built-in lexicon.
     pub lexicon_dir: Option<PathBuf>,
     /// Longest accepted message text, in characters.
@@ -159,6 +167,8 @@ impl RawConfig {
                 "HERKEN_ADDR" => self.addr = Some(v),
                 "HERKEN_MODEL_DIR" => self.model_dir = Some(v.into()),
                 "HERKEN_REQUIRE_MODEL" => self.require_model = Some(parse(&k, &v)?),
+                "HERKEN_ENCODER_DIR" => self.encoder_dir = Some(v.into()),
+                "HERKEN_REQUIRE_ENCODER" => self.require_encoder = Some(parse(&k, &v)?),
                 "HERKEN_LEXICON_DIR" => self.lexicon_dir = Some(v.into()),
                 "HERKEN_MAX_TEXT_CHARS" => self.max_text_chars = Some(parse(&k, &v)?),
                 "HERKEN_MAX_BATCH" => self.max_batch = Some(parse(&k, &v)?),
@@ -271,6 +281,10 @@ impl RawConfig {
             addr,
             model_dir: self.model_dir.unwrap_or_else(default_model_dir),
             require_model: self.require_model.unwrap_or(false),
+            encoder_dir: self
+                .encoder_dir
+                .unwrap_or_else(crate::fetch::default_encoder_dir),
+            require_encoder: self.require_encoder.unwrap_or(false),
             lexicon_dir: self.lexicon_dir,
             max_text_chars,
             max_batch,

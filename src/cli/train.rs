@@ -28,6 +28,9 @@ pub struct TrainArgs {
     /// The hashed feature space has 2^dim_bits dimensions (8..=24).
     #[arg(long, default_value_t = TrainOptions::default().dim_bits, value_parser = clap::value_parser!(u32).range(8..=24))]
     pub dim_bits: u32,
+    /// Train the sparse model only, even when the encoder is present.
+    #[arg(long)]
+    pub no_encoder: bool,
     /// Strength of the lexicon prior the model learns corrections to (0 switches it off).
     #[arg(long, default_value_t = TrainOptions::default().prior_strength)]
     pub prior_strength: f32,
@@ -58,7 +61,30 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
         bar.set_position(done as u64);
         bar.set_message(phase.to_string());
     };
-    let manifest = herken::training::train(&args.corpus, &out, &lexicon, &opts, &progress)?;
+    let encoder = if args.no_encoder {
+        None
+    } else if herken::fetch::is_complete(&config.encoder_dir)
+        || config.encoder_dir.join("model.safetensors").is_file()
+    {
+        eprintln!("loading the encoder from {}", config.encoder_dir.display());
+        Some(herken::pipeline::model::encoder::Encoder::load(
+            &config.encoder_dir,
+        )?)
+    } else {
+        eprintln!(
+            "no encoder in {} (run `herken model fetch`): training the sparse model only",
+            config.encoder_dir.display()
+        );
+        None
+    };
+    let manifest = herken::training::train(
+        &args.corpus,
+        &out,
+        &lexicon,
+        &opts,
+        encoder.as_ref().map(|e| (e, config.encoder_dir.as_path())),
+        &progress,
+    )?;
     bar.finish_and_clear();
     eprintln!(
         "trained on {} messages ({}); held-out {}: macro-F1 {:.3}, accuracy {:.3}, klacht recall {:.3}, ECE {:.3}; temperature {:.2}",
@@ -76,6 +102,12 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
         manifest.heldout.ece,
         manifest.temperature,
     );
+    if let Some(e) = &manifest.encoder {
+        eprintln!(
+            "encoder head ({}), blended with weight {:.1}: held-out macro-F1 {:.3}, accuracy {:.3}, klacht recall {:.3}, ECE {:.3}",
+            e.encoder, e.alpha, e.heldout.macro_f1, e.heldout.accuracy, e.heldout.klacht_recall, e.heldout.ece
+        );
+    }
     eprintln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

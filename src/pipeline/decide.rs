@@ -90,9 +90,20 @@ pub fn decide(
     }
     let order = ranked(&scores);
     let confidence = scores[label.index()];
-    let runner_up = Label::from_index(order[1]);
     let margin = confidence - scores[order[1]];
-    let needs_clarification = confidence < opts.min_confidence || margin < opts.min_margin;
+    // Irony is where models fail most: a sarcasm cue is never silently overruled. When the
+    // label is not klacht, the employee asks whether it is meant as a complaint.
+    let sarcasm = cues
+        .iter()
+        .any(|c| c.family == Family::Sarcasme && !c.negated);
+    let (needs_clarification, runner_up) = if sarcasm && label != Label::Klacht {
+        (true, Label::Klacht)
+    } else {
+        (
+            confidence < opts.min_confidence || margin < opts.min_margin,
+            Label::from_index(order[1]),
+        )
+    };
 
     let text_says_repeat = repeat_cue.is_some() && matches!(label, Label::Klacht | Label::Melding);
     let repeat_reason = match (text_says_repeat, repeat_cue) {
@@ -373,6 +384,24 @@ mod tests {
             !d.explanation.contains("geen duidelijke"),
             "{}",
             d.explanation
+        );
+    }
+
+    #[test]
+    fn a_sarcasm_cue_is_never_silently_overruled() {
+        let d = decide(
+            [0.15, 0.02, 0.01, 0.02, 0.80],
+            &[cue("tijd zat", Family::Sarcasme, Label::Klacht)],
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert_eq!(d.label, Label::Overig);
+        assert!(d.needs_clarification);
+        assert!(
+            d.clarifying_question.contains("klacht"),
+            "{}",
+            d.clarifying_question
         );
     }
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod encoder;
 mod grpc;
 mod intake;
 mod offsets;

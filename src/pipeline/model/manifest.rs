@@ -24,6 +24,22 @@ pub struct HeldoutScores {
     pub klacht_recall: f64,
 }
 
+/// The encoder head, when one was trained.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EncoderInfo {
+    /// The encoder's id (model and weights hash).
+    pub encoder: String,
+    /// SHA-256 of encoder-head.bin, hex.
+    pub head_sha256: String,
+    /// The head's calibration temperature.
+    pub temperature: f32,
+    /// Weight of the head in the blend with the sparse model.
+    #[serde(default)]
+    pub alpha: f32,
+    /// The combination's scores on the held-out split.
+    pub heldout: HeldoutScores,
+}
+
 /// What `herken train` wrote.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -56,6 +72,9 @@ pub struct Manifest {
     pub weights_sha256: String,
     /// Scores on the held-out split (20 %, stratified, same seed).
     pub heldout: HeldoutScores,
+    /// The encoder head trained with this sparse model, if any.
+    #[serde(default)]
+    pub encoder: Option<EncoderInfo>,
 }
 
 impl Manifest {

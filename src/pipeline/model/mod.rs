@@ -9,7 +9,9 @@
 //! An encoder-based scorer plugs in behind the same trait: it receives the same input (the
 //! evidence text is what it embeds) and returns probabilities.
 
+pub mod encoder;
 pub mod features;
+pub mod head;
 pub mod manifest;
 pub mod sparse;
 
@@ -26,6 +28,8 @@ use crate::pipeline::types::{Family, LabelScores};
 
 /// File name of the sparse model inside a model directory.
 pub const SPARSE_FILE: &str = "sparse-lr.bin";
+/// File name of the encoder head inside a model directory.
+pub const HEAD_FILE: &str = "encoder-head.bin";
 
 /// Something that scores a message for the five labels.
 pub trait Scorer: Send + Sync + std::fmt::Debug {
@@ -158,4 +162,60 @@ pub fn load_sparse(dir: &Path, lexicon: &Lexicon) -> Result<SparseScorer> {
         )));
     }
     SparseScorer::load(dir, lexicon)
+}
+
+/// The combination: the sparse model and the encoder head, as a weighted geometric mean of
+/// their probabilities (see [`head`]).
+#[derive(Debug)]
+pub struct EncoderScorer {
+    encoder: std::sync::Arc<encoder::Encoder>,
+    sparse: SparseScorer,
+    head: head::Head,
+    id: String,
+}
+
+impl EncoderScorer {
+    /// Whether `head` was trained for inputs of `encoder`.
+    pub fn check(encoder: &encoder::Encoder, head: &head::Head) -> Result<()> {
+        let want = encoder.dim();
+        if head.dim() != want {
+            return Err(Error::Model(format!(
+                "the encoder head expects {} inputs but this encoder gives {want}: retrain with `herken train`",
+                head.dim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Combine a loaded encoder, the sparse scorer and a head trained for them (see [`EncoderScorer::check`]).
+    pub fn new(
+        encoder: std::sync::Arc<encoder::Encoder>,
+        sparse: SparseScorer,
+        head: head::Head,
+    ) -> EncoderScorer {
+        let id = format!("{}+{}", encoder.id(), sparse.id());
+        EncoderScorer {
+            encoder,
+            sparse,
+            head,
+            id,
+        }
+    }
+}
+
+impl Scorer for EncoderScorer {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn score(&self, input: &ModelInput<'_>) -> LabelScores {
+        let sparse = self.sparse.score(input);
+        match self.encoder.embed(input.text) {
+            Ok(e) => self.head.blend(&sparse, &self.head.predict(&e)),
+            Err(e) => {
+                // An input the tokenizer cannot take: the sparse model alone answers.
+                tracing::warn!(error = %e, "encoder failed on a message; sparse model used");
+                sparse
+            }
+        }
+    }
 }

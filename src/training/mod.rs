@@ -7,6 +7,9 @@
 //! held-out scores go into the manifest. Then the final model is trained on the whole corpus
 //! with the same settings and takes the fitted temperature.
 
+pub mod embed_cache;
+pub mod encoder;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -29,13 +32,23 @@ pub const HELDOUT_SHARE: f64 = 0.2;
 /// Progress callback: (done, total, phase).
 pub type Progress<'a> = &'a dyn Fn(usize, usize, &str);
 
-/// Features of every example, in order.
+/// What training needs of one example: its sparse sample, evidence text and cue counts.
+pub struct Analysed {
+    /// Sparse features, prior offset and label.
+    pub sample: Sample,
+    /// The normalised evidence text (what the encoder embeds).
+    pub evidence: String,
+    /// Non-negated cue counts per family.
+    pub counts: [u32; crate::pipeline::types::Family::ALL.len()],
+}
+
+/// Analyse every example, in order.
 pub fn featurize(
     examples: &[Example],
     lexicon: &Lexicon,
     opts: &TrainOptions,
     progress: Progress<'_>,
-) -> Vec<Sample> {
+) -> Vec<Analysed> {
     let prior = CuePrior::new(lexicon, opts.prior_strength);
     let total = examples.len();
     examples
@@ -47,10 +60,14 @@ pub fn featurize(
             if i % 25 == 0 || i + 1 == total {
                 progress(i + 1, total, "features");
             }
-            Sample {
-                x,
-                offset: prior.logits(&a.family_counts),
-                label: ex.label,
+            Analysed {
+                sample: Sample {
+                    x,
+                    offset: prior.logits(&a.family_counts),
+                    label: ex.label,
+                },
+                counts: a.family_counts,
+                evidence: a.normalized.text,
             }
         })
         .collect()
@@ -78,6 +95,7 @@ pub fn train(
     out_dir: &Path,
     lexicon: &Lexicon,
     opts: &TrainOptions,
+    encoder: Option<(&crate::pipeline::model::encoder::Encoder, &Path)>,
     progress: Progress<'_>,
 ) -> Result<Manifest> {
     let (examples, corpus_sha256) = dataset::read_corpus(corpus_dir)?;
@@ -88,7 +106,8 @@ pub fn train(
             examples.len()
         )));
     }
-    let data = featurize(&examples, lexicon, opts, progress);
+    let analysed = featurize(&examples, lexicon, opts, progress);
+    let data: Vec<Sample> = analysed.iter().map(|a| a.sample.clone()).collect();
     let labels: Vec<Label> = data.iter().map(|s| s.label).collect();
     let (train_idx, held_idx) = stratified_split(&labels, HELDOUT_SHARE, opts.seed);
     let pick = |idx: &[usize]| -> Vec<Sample> { idx.iter().map(|&i| data[i].clone()).collect() };
@@ -116,7 +135,48 @@ pub fn train(
     model.temperature = probe.temperature;
     progress(2, 2, "training");
 
+    let head = match encoder {
+        Some((enc, cache_dir)) => {
+            let evidence: Vec<String> = analysed.iter().map(|a| a.evidence.clone()).collect();
+            let held_sparse: Vec<_> = held_set
+                .iter()
+                .map(|s| probe.predict(&s.x, &s.offset))
+                .collect();
+            let (head, scores) = encoder::train_head(
+                &labels,
+                &evidence,
+                &train_idx,
+                &held_idx,
+                &held_sparse,
+                enc,
+                cache_dir,
+                progress,
+            )?;
+            Some((head, scores, enc.id().to_string()))
+        }
+        None => None,
+    };
+
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let head_path = out_dir.join(crate::pipeline::model::HEAD_FILE);
+    let encoder_info = match &head {
+        Some((h, scores, id)) => {
+            h.save(&head_path)?;
+            let bytes = std::fs::read(&head_path).map_err(|e| Error::io(&head_path, e))?;
+            Some(crate::pipeline::model::manifest::EncoderInfo {
+                encoder: id.clone(),
+                head_sha256: hex::encode(Sha256::digest(&bytes)),
+                temperature: h.temperature,
+                alpha: h.alpha,
+                heldout: scores.clone(),
+            })
+        }
+        None => {
+            // A head trained for another sparse model would be wrong: remove it.
+            let _ = std::fs::remove_file(&head_path);
+            None
+        }
+    };
     let weights_path = out_dir.join(SPARSE_FILE);
     model.save(&weights_path)?;
     let bytes = std::fs::read(&weights_path).map_err(|e| Error::io(&weights_path, e))?;
@@ -138,6 +198,7 @@ pub fn train(
         temperature: model.temperature,
         prior_strength: opts.prior_strength,
         weights_sha256: hex::encode(Sha256::digest(&bytes)),
+        encoder: encoder_info,
         heldout: HeldoutScores {
             count: held_set.len(),
             accuracy: m.accuracy,

