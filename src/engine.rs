@@ -51,6 +51,22 @@ impl Engine {
         }
     }
 
+    /// An engine whose memory lives as long as it does: a private in-memory store and a secret
+    /// that is never written (one CLI run, one evaluation).
+    pub async fn in_memory(
+        recognizer: Arc<Recognizer>,
+        config: &crate::config::Config,
+    ) -> Result<Engine> {
+        let store = crate::store::Store::open(&crate::store::Location::SqliteMemory).await?;
+        Ok(Engine::new(
+            recognizer,
+            Arc::new(store),
+            crate::store::secret::ephemeral(),
+            config.repeat.clone(),
+            config.decide.min_confidence,
+        ))
+    }
+
     /// With intake queues: `route = true` puts messages in their queue.
     pub fn with_intake(mut self, intake: Intake) -> Engine {
         self.intake = Some(intake);

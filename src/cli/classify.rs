@@ -16,7 +16,6 @@ use herken::domain::{Channel, Label, Message};
 use herken::engine::Engine;
 use herken::pipeline::normalize;
 use herken::recognizer::{Outcome, Recognizer};
-use herken::store::{secret, Location, Store};
 
 /// When to colour the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,14 +141,7 @@ fn run_jsonl(recognizer: Recognizer, config: &Config) -> anyhow::Result<ExitCode
         .build()
         .context("starting the async runtime")?;
     rt.block_on(async {
-        let store = Store::open(&Location::SqliteMemory).await?;
-        let engine = Engine::new(
-            std::sync::Arc::new(recognizer),
-            std::sync::Arc::new(store),
-            secret::ephemeral(),
-            config.repeat.clone(),
-            config.decide.min_confidence,
-        );
+        let engine = Engine::in_memory(std::sync::Arc::new(recognizer), config).await?;
         let stdin = std::io::stdin().lock();
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut failed = 0usize;

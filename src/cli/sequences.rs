@@ -15,7 +15,6 @@ use herken::config::Config;
 use herken::domain::{Label, Message};
 use herken::engine::Engine;
 use herken::recognizer::Recognizer;
-use herken::store::{secret, Location, Store};
 
 #[derive(Deserialize)]
 struct Sequence {
@@ -62,14 +61,7 @@ pub fn run(path: &Path, json_out: bool, config: &Config) -> anyhow::Result<ExitC
     let (mut tp, mut fp, mut fn_, mut labels_ok, mut total) = (0, 0, 0, 0, 0);
     let mut misses = Vec::new();
     rt.block_on(async {
-        let store = Store::open(&Location::SqliteMemory).await?;
-        let engine = Engine::new(
-            std::sync::Arc::new(recognizer),
-            std::sync::Arc::new(store),
-            secret::ephemeral(),
-            config.repeat.clone(),
-            config.decide.min_confidence,
-        );
+        let engine = Engine::in_memory(std::sync::Arc::new(recognizer), config).await?;
         for s in &sequences {
             for (i, step) in s.messages.iter().enumerate() {
                 let mut m = Message::new(step.text.clone());

@@ -34,18 +34,6 @@ const NOT_PLACES: &[&str] = &[
     "vrijdag",
     "zaterdag",
     "zondag",
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
     "politie",
     "digid",
     "wmo",
@@ -127,7 +115,9 @@ pub fn extract(text: &str) -> Vec<Location> {
     for c in place_re().captures_iter(text) {
         let name = c.get(1).map(|m| m.as_str()).unwrap_or("");
         let first = name.split_whitespace().next().unwrap_or("").to_lowercase();
-        if NOT_PLACES.contains(&first.as_str()) {
+        if NOT_PLACES.contains(&first.as_str())
+            || crate::domain::DUTCH_MONTHS.contains(&first.as_str())
+        {
             continue;
         }
         let key = normalise(name);

@@ -7,22 +7,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use regex::Regex;
 
-use crate::domain::Lang;
-
-const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
+use crate::domain::{Lang, DUTCH_MONTHS};
 
 fn date_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -48,7 +33,10 @@ pub fn decision_dates(text: &str) -> Vec<NaiveDate> {
             } else {
                 let d: u32 = c.get(5)?.as_str().parse().ok()?;
                 let month = c.get(6)?.as_str();
-                let m = MONTHS.iter().position(|x| x.eq_ignore_ascii_case(month))? as u32 + 1;
+                let m = DUTCH_MONTHS
+                    .iter()
+                    .position(|x| x.eq_ignore_ascii_case(month))? as u32
+                    + 1;
                 NaiveDate::from_ymd_opt(c.get(7)?.as_str().parse().ok()?, m, d)
             }
         })

@@ -58,6 +58,35 @@ impl Store {
         Ok(())
     }
 
+    /// Run `sql` (item id as $1, `time` as $2 when given) for each id: what changed, and the
+    /// ids that did not (unknown, or acked already).
+    async fn settle(
+        &self,
+        item_ids: &[String],
+        sql: &str,
+        time: Option<i64>,
+        what: &str,
+    ) -> Result<Settled> {
+        let mut s = Settled::default();
+        for id in item_ids {
+            let mut q = sqlx::query(sql).bind(id);
+            if let Some(t) = time {
+                q = q.bind(t);
+            }
+            let n = q
+                .execute(self.pool())
+                .await
+                .map_err(|e| store_error(what, e))?
+                .rows_affected();
+            if n > 0 {
+                s.done += 1;
+            } else {
+                s.unknown.push(id.clone());
+            }
+        }
+        Ok(s)
+    }
+
     async fn pull_in(
         &self,
         conn: &mut sqlx::AnyConnection,
@@ -166,40 +195,23 @@ impl QueueStore for Store {
     }
 
     async fn ack(&self, item_ids: &[String], now: DateTime<Utc>) -> Result<Settled> {
-        let mut s = Settled::default();
-        for id in item_ids {
-            let n = sqlx::query("UPDATE queue_item SET state = 'acked', acked_us = $1, lease_until_us = NULL WHERE item_id = $2 AND state = 'queued'")
-                .bind(micros(now))
-                .bind(id)
-                .execute(self.pool())
-                .await
-                .map_err(|e| store_error("acking", e))?
-                .rows_affected();
-            if n > 0 {
-                s.done += 1;
-            } else {
-                s.unknown.push(id.clone());
-            }
-        }
-        Ok(s)
+        self.settle(
+            item_ids,
+            "UPDATE queue_item SET state = 'acked', acked_us = $2, lease_until_us = NULL WHERE item_id = $1 AND state = 'queued'",
+            Some(micros(now)),
+            "acking",
+        )
+        .await
     }
 
     async fn release(&self, item_ids: &[String]) -> Result<Settled> {
-        let mut s = Settled::default();
-        for id in item_ids {
-            let n = sqlx::query("UPDATE queue_item SET lease_until_us = NULL WHERE item_id = $1 AND state = 'queued'")
-                .bind(id)
-                .execute(self.pool())
-                .await
-                .map_err(|e| store_error("releasing", e))?
-                .rows_affected();
-            if n > 0 {
-                s.done += 1;
-            } else {
-                s.unknown.push(id.clone());
-            }
-        }
-        Ok(s)
+        self.settle(
+            item_ids,
+            "UPDATE queue_item SET lease_until_us = NULL WHERE item_id = $1 AND state = 'queued'",
+            None,
+            "releasing",
+        )
+        .await
     }
 
     async fn item_of_message(&self, message_id: &str) -> Result<Option<Item>> {

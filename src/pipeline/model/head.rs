@@ -16,6 +16,7 @@ use std::path::Path;
 
 use crate::domain::Label;
 use crate::error::{Error, Result};
+pub use crate::pipeline::model::sparse::fit_temperature;
 use crate::pipeline::model::sparse::softmax;
 use crate::pipeline::types::LabelScores;
 
@@ -176,30 +177,6 @@ impl Head {
     pub fn blend(&self, sparse: &LabelScores, head: &LabelScores) -> LabelScores {
         softmax(&self.blend_logits(sparse, head), self.blend_temperature)
     }
-}
-
-/// The temperature that minimises the negative log-likelihood of `(logits, gold)` pairs
-/// (grid search from 0.2 to 5; 1 when there is nothing to fit on).
-pub fn fit_temperature(logits: &[(LabelScores, usize)]) -> f32 {
-    if logits.is_empty() {
-        return 1.0;
-    }
-    let nll = |t: f32| -> f32 {
-        logits
-            .iter()
-            .map(|(l, y)| -(softmax(l, t)[*y].max(1e-9)).ln())
-            .sum()
-    };
-    let mut best = (1.0f32, nll(1.0));
-    let mut t = 0.2f32;
-    while t <= 5.0 {
-        let v = nll(t);
-        if v < best.1 {
-            best = (t, v);
-        }
-        t += 0.05;
-    }
-    best.0
 }
 
 impl Head {

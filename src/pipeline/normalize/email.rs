@@ -407,19 +407,7 @@ mod tests {
         normalize(t, Channel::Unspecified)
     }
 
-    fn removed(original: &str, n: &Normalized, reason: RemovedReason) -> Vec<String> {
-        n.removed
-            .iter()
-            .filter(|r| r.reason == reason)
-            .map(|r| {
-                original
-                    .chars()
-                    .skip(r.start)
-                    .take(r.end - r.start)
-                    .collect()
-            })
-            .collect()
-    }
+    use super::super::removed_texts as removed;
 
     const BODY: &str =
         "De lantaarnpaal in onze straat is al drie weken kapot.\nIk heb het al twee keer gemeld.";

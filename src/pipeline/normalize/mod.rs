@@ -247,6 +247,22 @@ fn push_removed(
     *kept_since_removal = false;
 }
 
+/// The original texts of the spans removed for `reason` (for tests).
+#[cfg(test)]
+pub(crate) fn removed_texts(original: &str, n: &Normalized, reason: RemovedReason) -> Vec<String> {
+    n.removed
+        .iter()
+        .filter(|r| r.reason == reason)
+        .map(|r| {
+            original
+                .chars()
+                .skip(r.start)
+                .take(r.end - r.start)
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

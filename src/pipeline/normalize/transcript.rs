@@ -321,23 +321,11 @@ pub(crate) fn apply(lines: &[Line], fates: &mut [Fate]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{normalize, Normalized, RemovedReason, TextKind};
+    use super::super::{normalize, RemovedReason, TextKind};
     use super::*;
     use crate::domain::Channel;
 
-    fn removed(original: &str, n: &Normalized, reason: RemovedReason) -> Vec<String> {
-        n.removed
-            .iter()
-            .filter(|r| r.reason == reason)
-            .map(|r| {
-                original
-                    .chars()
-                    .skip(r.start)
-                    .take(r.end - r.start)
-                    .collect()
-            })
-            .collect()
-    }
+    use super::super::removed_texts as removed;
 
     #[test]
     fn medewerker_burger_keeps_only_citizen_turns() {
