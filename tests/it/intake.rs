@@ -469,11 +469,17 @@ async fn kill_in_the_middle(envs: Vec<(&'static str, String)>, location: Locatio
             }
         }));
     }
-    // Kill once a good number of messages were accepted, while the stream goes on.
-    loop {
-        if accepted.lock().unwrap().len() >= 60 {
+    // Kill once a good number of messages were accepted, while the stream goes on. Bounded:
+    // writers that stop early (a server that fails) make the test fail, not hang.
+    for waited in 0.. {
+        let n = accepted.lock().unwrap().len();
+        if n >= 60 {
             break;
         }
+        assert!(
+            waited < 24_000 && !tasks[..3].iter().all(|t| t.is_finished()),
+            "only {n} messages accepted before the writers stopped"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     p.child.kill().unwrap(); // SIGKILL
