@@ -82,11 +82,6 @@ fn score(
     })
 }
 
-/// Whether the main run used more than the sparse model (so the sparse one is worth a row).
-fn sparse_differs(main: &str, sparse: &herken::pipeline::model::SparseScorer) -> bool {
-    main != herken::pipeline::model::Scorer::id(sparse)
-}
-
 /// Run `herken eval`.
 pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let first = std::fs::read_to_string(&args.file)
@@ -100,24 +95,24 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let main = score(&recognizer, &examples, recognizer.pipeline().model_id())?;
     let mut runs = vec![main];
     if args.compare {
-        let lexicon = || match &config.lexicon_dir {
-            Some(d) => herken::pipeline::cues::Lexicon::from_dir(d),
-            None => herken::pipeline::cues::Lexicon::builtin(),
+        let lexicon = match &config.lexicon_dir {
+            Some(d) => herken::pipeline::cues::Lexicon::from_dir(d)?,
+            None => herken::pipeline::cues::Lexicon::builtin()?,
         };
-        if let Ok(sparse) = herken::pipeline::model::load_sparse(&config.model_dir, &lexicon()?) {
-            if sparse_differs(&runs[0].name, &sparse) {
-                let name = herken::pipeline::model::Scorer::id(&sparse).to_string();
+        if let Ok(sparse) = herken::pipeline::model::load_sparse(&config.model_dir, &lexicon) {
+            let name = herken::pipeline::model::Scorer::id(&sparse).to_string();
+            // Worth a row only when the main run used more than the sparse model.
+            if runs[0].name != name {
                 let r = Recognizer::new(
-                    Pipeline::new(lexicon()?, Box::new(sparse), config.decide.clone()),
+                    Pipeline::new(lexicon.clone(), Box::new(sparse), config.decide.clone()),
                     config.max_text_chars,
                 );
                 runs.push(score(&r, &examples, &name)?);
             }
         }
-        let l = lexicon()?;
-        let cue = CueScorer::new(&l);
+        let cue = CueScorer::new(&lexicon);
         let baseline = Recognizer::new(
-            Pipeline::new(l, Box::new(cue), DecideOptions::default()),
+            Pipeline::new(lexicon, Box::new(cue), DecideOptions::default()),
             config.max_text_chars,
         );
         runs.push(score(&baseline, &examples, "cues-only")?);

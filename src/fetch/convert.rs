@@ -72,28 +72,7 @@ pub type Result<T, E = ConvertError> = std::result::Result<T, E>;
 
 // ------------------------------------------------------------------ numbers
 
-/// IEEE 754 half → single precision (normals, subnormals, ±0, ±inf, NaN).
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h as u32) & 0x8000) << 16;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let man = (h & 0x3ff) as u32;
-    let bits = match (exp, man) {
-        (0, 0) => sign,
-        (0, _) => {
-            // subnormal: value = man × 2^-24; renormalise
-            let mut e: i32 = -14;
-            let mut m = man;
-            while m & 0x400 == 0 {
-                m <<= 1;
-                e -= 1;
-            }
-            sign | (((e + 127) as u32) << 23) | ((m & 0x3ff) << 13)
-        }
-        (31, _) => sign | 0x7f80_0000 | (man << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (man << 13),
-    };
-    f32::from_bits(bits)
-}
+pub use crate::pipeline::model::half::f16_to_f32;
 
 /// Dequantise one 18-byte block into 32 weights: byte j holds weight j in its low nibble and
 /// weight j + 16 in its high nibble; value = (q − 8) × scale.

@@ -136,10 +136,15 @@ pub fn analyse(lexicon: &Lexicon, message: &Message) -> Analysis {
         .iter()
         .filter(|c| c.family == Family::Ontkenning)
         .count() as u32;
-    let original: Vec<(usize, char)> = message.text.char_indices().collect();
+    // Byte offsets of the original's chars: only needed (and built) when there are cues.
+    let original: Vec<usize> = if text_cues.is_empty() {
+        Vec::new()
+    } else {
+        message.text.char_indices().map(|(b, _)| b).collect()
+    };
     let slice = |s: usize, e: usize| -> String {
-        let from = original.get(s).map(|p| p.0).unwrap_or(message.text.len());
-        let to = original.get(e).map(|p| p.0).unwrap_or(message.text.len());
+        let from = original.get(s).copied().unwrap_or(message.text.len());
+        let to = original.get(e).copied().unwrap_or(message.text.len());
         message.text[from..to].to_string()
     };
     let cues = text_cues

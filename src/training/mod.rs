@@ -32,14 +32,12 @@ pub const HELDOUT_SHARE: f64 = 0.2;
 /// Progress callback: (done, total, phase).
 pub type Progress<'a> = &'a dyn Fn(usize, usize, &str);
 
-/// What training needs of one example: its sparse sample, evidence text and cue counts.
+/// What training needs of one example: its sparse sample and evidence text.
 pub struct Analysed {
     /// Sparse features, prior offset and label.
     pub sample: Sample,
     /// The normalised evidence text (what the encoder embeds).
     pub evidence: String,
-    /// Non-negated cue counts per family.
-    pub counts: [u32; crate::pipeline::types::Family::ALL.len()],
 }
 
 /// Analyse every example, in order.
@@ -66,7 +64,6 @@ pub fn featurize(
                     offset: prior.logits(&a.family_counts),
                     label: ex.label,
                 },
-                counts: a.family_counts,
                 evidence: a.normalized.text,
             }
         })

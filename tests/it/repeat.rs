@@ -278,14 +278,9 @@ async fn a_server_restart_between_two_messages_still_finds_the_repeat_on_postgre
 
 #[tokio::test]
 async fn the_same_submission_twice_within_minutes_is_a_duplicate() {
-    let store = Store::open(&Location::SqliteMemory).await.unwrap();
-    let engine = Engine::new(
-        recognizer_arc(),
-        Arc::new(store),
-        b"k".repeat(32),
-        RepeatOptions::default(),
-        0.55,
-    );
+    let engine = Engine::in_memory(recognizer_arc(), &config())
+        .await
+        .unwrap();
     let text = "Er ligt een bank en een kast gedumpt bij de glasbakken aan de Stationsweg.";
     let mut m = Message::new(text);
     m.sender = "a@example.nl".into();
@@ -303,14 +298,9 @@ async fn the_same_submission_twice_within_minutes_is_a_duplicate() {
 
 #[tokio::test]
 async fn a_message_without_sender_is_judged_on_its_text_alone() {
-    let store = Store::open(&Location::SqliteMemory).await.unwrap();
-    let engine = Engine::new(
-        recognizer_arc(),
-        Arc::new(store),
-        b"k".repeat(32),
-        RepeatOptions::default(),
-        0.55,
-    );
+    let engine = Engine::in_memory(recognizer_arc(), &config())
+        .await
+        .unwrap();
     let o = engine
         .classify(Message::new("De lantaarnpaal in de Kerkstraat is kapot."))
         .await

@@ -57,7 +57,7 @@ pub struct Hit {
 }
 
 /// The compiled lexicon.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Lexicon {
     info: Vec<FamilyInfo>,
     nl: Vec<(Family, Regex)>,

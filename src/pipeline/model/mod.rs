@@ -11,6 +11,7 @@
 
 pub mod encoder;
 pub mod features;
+pub mod half;
 pub mod head;
 pub mod manifest;
 pub mod sparse;
