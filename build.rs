@@ -1,5 +1,7 @@
 //! Compiles `proto/` with a protoc from the `protoc-bin-vendored` crate (no system protoc needed)
-//! and writes the file descriptor set that the reflection service serves.
+//! and writes the file descriptor set that the reflection service serves; with the
+//! "libtorch" feature, gives every binary an rpath to libtorch's lib directory (torch-sys's own
+//! rpath does not reach the final binary).
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -15,5 +17,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &["proto", include.to_str().unwrap_or(".")],
         )?;
     println!("cargo:rerun-if-changed=proto");
+    // Set by torch-sys (links = "tch") for its direct dependents.
+    if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
+        let lib = std::fs::canonicalize(&lib).unwrap_or_else(|_| PathBuf::from(lib));
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+    }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! One criterion group per pipeline stage, and the whole pipeline, on messages of three kinds:
 //! a short web-form report, an e-mail with signature and quoted reply, a counter transcript.
-//! Run: `cargo bench --bench pipeline`.
+//! The sentence encoder gets its own group, per runtime this build has (rust-bert on libtorch,
+//! pure Rust), when `herken model fetch` has put it in the configured encoder_dir.
+//! Run: `cargo bench --bench pipeline` (one group: `cargo bench --bench pipeline -- encoder`).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -87,5 +89,37 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages);
+/// One embedding of each message kind's raw text, and one at the 256-token cut.
+fn encoder(c: &mut Criterion) {
+    use herken::pipeline::model::encoder::{Encoder, Runtime};
+    let dir = Config::default().encoder_dir;
+    if !dir.join("model.safetensors").is_file() {
+        eprintln!(
+            "encoder benchmarks skipped: no encoder in {} (run `herken model fetch`)",
+            dir.display()
+        );
+        return;
+    }
+    let long = EMAIL.repeat(6);
+    let texts = [
+        ("short", SHORT),
+        ("email", EMAIL),
+        ("transcript", TRANSCRIPT),
+        ("cut_256", long.as_str()),
+    ];
+    for runtime in Runtime::ALL.into_iter().filter(|r| r.available()) {
+        let e = Encoder::load_on(&dir, runtime).expect("encoder loads");
+        let mut g = c.benchmark_group(format!("encoder_{runtime}"));
+        g.sample_size(20);
+        for (name, text) in &texts {
+            g.throughput(Throughput::Elements(1));
+            g.bench_with_input(BenchmarkId::from_parameter(name), text, |b, t| {
+                b.iter(|| e.embed(black_box(t)).unwrap())
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, stages, encoder);
 criterion_main!(benches);

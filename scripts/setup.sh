@@ -3,6 +3,8 @@
 # Idempotent, and fast when everything is already there. Sourced by run.sh and test.sh.
 set -euo pipefail
 
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 # A Rust toolchain: the one on PATH or in ~/.cargo/bin, else Debian's rustc-web/cargo-web
@@ -23,6 +25,59 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 command -v cargo >/dev/null 2>&1 || { log "no cargo after installing; giving up"; exit 1; }
 log "$(cargo --version)"
+
+# libtorch 2.4.0 (CPU) for rust-bert 0.23, from PyPI: the torch wheel without its
+# dependencies, plus the two NVIDIA runtime wheels libtorch.so names (no GPU is used). Only
+# the headers and the six shared libraries CPU inference needs are kept, in
+# $HERKEN_LIBTORCH (default ~/.cache/herken/libtorch-2.4.0); the wheels are deleted after.
+# `.libtorch` in the repository points there, and .cargo/config.toml points LIBTORCH at it.
+HERKEN_LIBTORCH="${HERKEN_LIBTORCH:-$HOME/.cache/herken/libtorch-2.4.0}"
+setup_libtorch() {
+  if [ ! -f "$HERKEN_LIBTORCH/.complete" ]; then
+    log "installing libtorch 2.4.0 (CPU) from PyPI into $HERKEN_LIBTORCH (about 810 MB to download, once)"
+    local wheels="$HERKEN_LIBTORCH.wheels"
+    rm -rf "$HERKEN_LIBTORCH" && mkdir -p "$wheels"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: \
+      --python-version 3.11 --platform manylinux1_x86_64 -d "$wheels" \
+      torch==2.4.0 nvidia-cuda-runtime-cu12==12.1.105 nvidia-cuda-cupti-cu12==12.1.105
+    python3 - "$wheels" "$HERKEN_LIBTORCH.partial" <<'PY'
+import glob, os, shutil, sys, zipfile
+wheels, dest = sys.argv[1], sys.argv[2]
+shutil.rmtree(dest, ignore_errors=True)
+os.makedirs(os.path.join(dest, "lib"))
+keep_libs = {"libtorch_cpu.so", "libtorch.so", "libc10.so", "libcudart.so.12", "libcupti.so.12"}
+found = set()
+for whl in sorted(glob.glob(os.path.join(wheels, "*.whl"))):
+    with zipfile.ZipFile(whl) as z:
+        for info in z.infolist():
+            name = info.filename
+            base = os.path.basename(name)
+            if name.startswith("torch/include/") and not name.endswith("/"):
+                target = os.path.join(dest, name[len("torch/"):])
+            elif name.endswith(".so") or ".so." in base:
+                if not (base in keep_libs or (base.startswith("libgomp-") and base.endswith(".so.1"))):
+                    continue
+                if "/lib/" not in name:
+                    continue
+                target = os.path.join(dest, "lib", base)
+                found.add("libgomp" if base.startswith("libgomp-") else base)
+            else:
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with z.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+missing = (keep_libs | {"libgomp"}) - found
+if missing:
+    sys.exit("libtorch: the wheels lack " + ", ".join(sorted(missing)))
+PY
+    rm -rf "$wheels"
+    touch "$HERKEN_LIBTORCH.partial/.complete"
+    mv "$HERKEN_LIBTORCH.partial" "$HERKEN_LIBTORCH"
+  fi
+  ln -sfn "$HERKEN_LIBTORCH" .libtorch
+  export LIBTORCH="$HERKEN_LIBTORCH" LIBTORCH_CXX11_ABI=0
+}
+setup_libtorch
 
 # The encoder: build herken, then fetch and convert the model into the cache (once).
 fetch_encoder() {

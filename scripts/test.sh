@@ -13,10 +13,12 @@ else
 fi
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --locked --all-targets -- -D warnings
+  # The build without libtorch (pure-Rust encoder only) must stay clean too.
+  cargo clippy --locked --all-targets --no-default-features -- -D warnings
 else
   echo "test: clippy not installed; skipping lints" >&2
 fi
 fetch_encoder
-# Release mode: the encoder is pure Rust numerics, far too slow unoptimised.
+# Release mode: the pure-Rust encoder (tested beside rust-bert) is far too slow unoptimised.
 cargo test --release --locked --all-targets
 cargo test --release --locked --doc

@@ -26,6 +26,8 @@ pub struct RawConfig {
     pub encoder_dir: Option<PathBuf>,
     /// Refuse to start without the encoder (instead of running degraded on the sparse model).
     pub require_encoder: Option<bool>,
+    /// Encoder runtime: "libtorch" (rust-bert) or "rust" (the built-in forward pass).
+    pub encoder_runtime: Option<String>,
     /// Directory with lexicon files; the built-in lexicon when absent.
     pub lexicon_dir: Option<PathBuf>,
     /// Longest accepted message text, in characters.
@@ -76,6 +78,8 @@ pub struct Config {
     pub encoder_dir: PathBuf,
     /// Refuse to start without the encoder.
     pub require_encoder: bool,
+    /// Which implementation runs the encoder.
+    pub encoder_runtime: crate::pipeline::model::encoder::Runtime,
     /// Directory with lexicon files; `None` for the built-in lexicon.
     pub lexicon_dir: Option<PathBuf>,
     /// Longest accepted message text, in characters.
@@ -169,6 +173,7 @@ impl RawConfig {
                 "HERKEN_REQUIRE_MODEL" => self.require_model = Some(parse(&k, &v)?),
                 "HERKEN_ENCODER_DIR" => self.encoder_dir = Some(v.into()),
                 "HERKEN_REQUIRE_ENCODER" => self.require_encoder = Some(parse(&k, &v)?),
+                "HERKEN_ENCODER_RUNTIME" => self.encoder_runtime = Some(v),
                 "HERKEN_LEXICON_DIR" => self.lexicon_dir = Some(v.into()),
                 "HERKEN_MAX_TEXT_CHARS" => self.max_text_chars = Some(parse(&k, &v)?),
                 "HERKEN_MAX_BATCH" => self.max_batch = Some(parse(&k, &v)?),
@@ -285,6 +290,7 @@ impl RawConfig {
                 .encoder_dir
                 .unwrap_or_else(crate::fetch::default_encoder_dir),
             require_encoder: self.require_encoder.unwrap_or(false),
+            encoder_runtime: encoder_runtime(self.encoder_runtime.as_deref())?,
             lexicon_dir: self.lexicon_dir,
             max_text_chars,
             max_batch,
@@ -296,6 +302,22 @@ impl RawConfig {
             log_format,
         })
     }
+}
+
+/// The configured encoder runtime, refused when this build lacks it.
+fn encoder_runtime(name: Option<&str>) -> Result<crate::pipeline::model::encoder::Runtime> {
+    use crate::pipeline::model::encoder::Runtime;
+    let runtime = match name {
+        Some(r) => r.parse()?,
+        None => Runtime::default_for_build(),
+    };
+    if !runtime.available() {
+        return Err(Error::Config(format!(
+            "encoder_runtime \"{runtime}\": this herken was built without the \"libtorch\" \
+             feature; use \"rust\" or rebuild with default features"
+        )));
+    }
+    Ok(runtime)
 }
 
 #[cfg(test)]
@@ -344,6 +366,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("nowhere"), "{err}");
+        let err = RawConfig::default()
+            .apply_env([("HERKEN_ENCODER_RUNTIME".to_string(), "onnx".to_string())])
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("onnx") && err.contains("encoder_runtime"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn encoder_runtime_defaults_to_rust_bert_when_built_with_it() {
+        use crate::pipeline::model::encoder::Runtime;
+        let c = RawConfig::default().validate().unwrap();
+        let want = if cfg!(feature = "libtorch") {
+            Runtime::Libtorch
+        } else {
+            Runtime::Rust
+        };
+        assert_eq!(c.encoder_runtime, want);
+        let raw: RawConfig = toml::from_str("encoder_runtime = \"rust\"").unwrap();
+        assert_eq!(raw.validate().unwrap().encoder_runtime, Runtime::Rust);
     }
 }
 
@@ -360,6 +406,8 @@ mod example_tests {
             .lines()
             .filter_map(|l| l.strip_prefix("# "))
             .filter(|l| l.contains(" = ") && !l.contains(':') || l.starts_with("addr"))
+            // A build without libtorch refuses its documented default runtime.
+            .filter(|l| cfg!(feature = "libtorch") || !l.starts_with("encoder_runtime"))
             .map(|l| format!("{l}\n"))
             .collect();
         let raw: RawConfig =
@@ -371,6 +419,9 @@ mod example_tests {
         assert_eq!(documented.max_batch, default.max_batch);
         assert_eq!(documented.decide, default.decide);
         assert_eq!(documented.require_model, default.require_model);
+        if cfg!(feature = "libtorch") {
+            assert_eq!(documented.encoder_runtime, default.encoder_runtime);
+        }
         assert_eq!(documented.log_format, default.log_format);
     }
 }

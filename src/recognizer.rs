@@ -18,8 +18,8 @@ use crate::repeat::Facts;
 use crate::route::{self, RouteInput, Router};
 use std::collections::BTreeSet;
 
-/// The encoder and its head, or why they cannot be had.
-fn load_encoder(
+/// The encoder (on the configured runtime) and its head, or why they cannot be had.
+pub fn load_encoder(
     config: &Config,
 ) -> std::result::Result<(std::sync::Arc<model::encoder::Encoder>, model::head::Head), String> {
     let head_path = config.model_dir.join(model::HEAD_FILE);
@@ -35,7 +35,8 @@ fn load_encoder(
             head_path.display()
         ));
     }
-    let encoder = model::encoder::load_shared(&config.encoder_dir).map_err(|e| e.to_string())?;
+    let encoder = model::encoder::load_shared(&config.encoder_dir, config.encoder_runtime)
+        .map_err(|e| e.to_string())?;
     let head = model::head::Head::load(&head_path).map_err(|e| e.to_string())?;
     model::EncoderScorer::check(&encoder, &head).map_err(|e| e.to_string())?;
     Ok((encoder, head))

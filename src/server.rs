@@ -48,7 +48,11 @@ pub async fn run(
     let purge = tokio::spawn(purge_old(store.clone(), config.retention));
     match recognizer.status() {
         ModelStatus::Ready => {
-            tracing::info!(model = recognizer.pipeline().model_id(), "model loaded")
+            tracing::info!(
+                model = recognizer.pipeline().model_id(),
+                encoder_runtime = %config.encoder_runtime,
+                "model loaded"
+            )
         }
         ModelStatus::Degraded(why) => tracing::warn!(
             reason = %why,

@@ -1,5 +1,6 @@
 //! `herken eval`: score a labelled file with the configured pipeline (and, with `--compare`,
-//! the lexicon alone beside it), per label and per language, with the errors listed.
+//! the encoder head alone, the sparse model alone and the lexicon alone beside it), per label
+//! and per language, with the errors listed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,9 +12,9 @@ use herken::config::Config;
 use herken::dataset;
 use herken::eval::{self, Metrics, Scored};
 use herken::pipeline::decide::DecideOptions;
-use herken::pipeline::model::CueScorer;
+use herken::pipeline::model::{CueScorer, EncoderScorer};
 use herken::pipeline::Pipeline;
-use herken::recognizer::Recognizer;
+use herken::recognizer::{load_encoder, Recognizer};
 
 /// Arguments of `herken eval`.
 #[derive(Debug, Args)]
@@ -29,7 +30,7 @@ pub struct EvalArgs {
     /// List every misclassified message with its explanation.
     #[arg(long)]
     pub errors: bool,
-    /// Also score the lexicon-only baseline, side by side.
+    /// Also score the encoder head alone, the sparse model alone and the lexicon alone, side by side.
     #[arg(long)]
     pub compare: bool,
 }
@@ -99,15 +100,24 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
             Some(d) => herken::pipeline::cues::Lexicon::from_dir(d)?,
             None => herken::pipeline::cues::Lexicon::builtin()?,
         };
-        if let Ok(sparse) = herken::pipeline::model::load_sparse(&config.model_dir, &lexicon) {
-            let name = herken::pipeline::model::Scorer::id(&sparse).to_string();
-            // Worth a row only when the main run used more than the sparse model.
-            if runs[0].name != name {
-                let r = Recognizer::new(
-                    Pipeline::new(lexicon.clone(), Box::new(sparse), config.decide.clone()),
-                    config.max_text_chars,
-                );
-                runs.push(score(&r, &examples, &name)?);
+        let sparse = || herken::pipeline::model::load_sparse(&config.model_dir, &lexicon);
+        let variant = |scorer: Box<dyn herken::pipeline::model::Scorer>| {
+            let name = scorer.id().to_string();
+            let r = Recognizer::new(
+                Pipeline::new(lexicon.clone(), scorer, config.decide.clone()),
+                config.max_text_chars,
+            );
+            score(&r, &examples, &name)
+        };
+        // Rows beside the main run only when the main run used more than the sparse model.
+        if let (Ok(s), Ok((encoder, head))) = (sparse(), load_encoder(config)) {
+            runs.push(variant(Box::new(EncoderScorer::head_alone(
+                encoder, s, head,
+            )))?);
+        }
+        if let Ok(s) = sparse() {
+            if runs[0].name != herken::pipeline::model::Scorer::id(&s) {
+                runs.push(variant(Box::new(s))?);
             }
         }
         let cue = CueScorer::new(&lexicon);
@@ -164,7 +174,7 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     if runs.len() > 1 {
         println!("\nvariants:");
         println!(
-            "  {:<24} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>10} {:>7}",
+            "  {:<38} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>10} {:>7}",
             "model",
             "macro-F1",
             "accuracy",
@@ -178,7 +188,7 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         for r in &runs {
             let rec = |l: &str| r.metrics.labels[l].recall;
             println!(
-                "  {:<24} {:>8.3} {:>8.3} {:>6.3} {:>8.3} {:>8.3} {:>8.3} {:>10.3} {:>7.3}",
+                "  {:<38} {:>8.3} {:>8.3} {:>6.3} {:>8.3} {:>8.3} {:>8.3} {:>10.3} {:>7.3}",
                 r.name,
                 r.metrics.macro_f1,
                 r.metrics.accuracy,

@@ -66,9 +66,14 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
     } else if herken::fetch::is_complete(&config.encoder_dir)
         || config.encoder_dir.join("model.safetensors").is_file()
     {
-        eprintln!("loading the encoder from {}", config.encoder_dir.display());
-        Some(herken::pipeline::model::encoder::Encoder::load(
+        eprintln!(
+            "loading the encoder from {} ({} runtime)",
+            config.encoder_dir.display(),
+            config.encoder_runtime
+        );
+        Some(herken::pipeline::model::encoder::Encoder::load_on(
             &config.encoder_dir,
+            config.encoder_runtime,
         )?)
     } else {
         eprintln!(

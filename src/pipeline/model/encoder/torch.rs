@@ -1,0 +1,85 @@
+//! The rust-bert runtime (feature "libtorch", runtime "libtorch"): rust-bert 0.23's
+//! `BertModel` on libtorch 2.4.0 (CPU), weights loaded from model.safetensors into a tch
+//! `VarStore`, without the pooler (e5 pools by the mean, not the CLS dense layer).
+//!
+//! token ids → BertModel (positions from 0, token type 0, attention mask all ones) → mean of
+//! the last hidden states over the tokens → L2 normalisation.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
+use tch::{nn::VarStore, Device, Kind, Tensor};
+
+/// The model on libtorch.
+pub struct Encoder {
+    model: BertModel<BertEmbeddings>,
+    // Owns the weights the model's tensors point into.
+    _vs: VarStore,
+    max_positions: usize,
+    vocab_size: usize,
+}
+
+// SAFETY: tch's Tensor is Send but not Sync because some of its methods change a tensor in
+// place through `&self`. This type never does: after `load` (which freezes the VarStore) the
+// weights are only read, by `forward_t` under `no_grad` with `train = false` (dropout off),
+// and libtorch's CPU kernels may read shared tensors from several threads at once (the way
+// PyTorch serves one module to many inference threads). No `&mut` or in-place call is
+// reachable through a shared `Encoder`.
+unsafe impl Sync for Encoder {}
+
+impl Encoder {
+    /// Build rust-bert's BertModel from `dir`/config.json and load `dir`/model.safetensors.
+    pub fn load(dir: &Path, config_json: &[u8]) -> Result<Encoder> {
+        let config: BertConfig =
+            serde_json::from_slice(config_json).context("config.json is not a BERT config")?;
+        let mut vs = VarStore::new(Device::Cpu);
+        let model =
+            BertModel::<BertEmbeddings>::new_with_optional_pooler(vs.root(), &config, false);
+        let weights = dir.join("model.safetensors");
+        vs.load(&weights)
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("loading {} into rust-bert", weights.display()))?;
+        vs.freeze();
+        Ok(Encoder {
+            model,
+            _vs: vs,
+            max_positions: config.max_position_embeddings as usize,
+            vocab_size: config.vocab_size as usize,
+        })
+    }
+
+    /// Embedding of a token id sequence (with `<s>`/`</s>` already in place).
+    pub fn embed_ids(&self, ids: &[u32]) -> Result<Vec<f32>> {
+        let t = ids.len();
+        if t == 0 || t > self.max_positions {
+            bail!("{t} tokens (1..={} allowed)", self.max_positions);
+        }
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.vocab_size) {
+            bail!("token id {id} outside the vocabulary ({})", self.vocab_size);
+        }
+        let _no_grad = tch::no_grad_guard();
+        let ids: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+        let input = Tensor::from_slice(&ids).unsqueeze(0);
+        let mask = Tensor::ones([1, t as i64], (Kind::Int64, Device::Cpu));
+        let out = self
+            .model
+            .forward_t(
+                Some(&input),
+                Some(&mask),
+                None,
+                None,
+                None,
+                None,
+                None,
+                false,
+            )
+            .map_err(|e| anyhow!("rust-bert forward: {e}"))?;
+        let mean = out
+            .hidden_state
+            .mean_dim(1, false, Kind::Float)
+            .squeeze_dim(0);
+        let normed = &mean / mean.norm().clamp_min(1e-12);
+        Vec::<f32>::try_from(normed).map_err(|e| anyhow!("reading the embedding: {e}"))
+    }
+}
