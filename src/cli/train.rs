@@ -109,8 +109,8 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
     );
     if let Some(e) = &manifest.encoder {
         eprintln!(
-            "encoder head ({}), blended with weight {:.1}: held-out macro-F1 {:.3}, accuracy {:.3}, klacht recall {:.3}, ECE {:.3}",
-            e.encoder, e.alpha, e.heldout.macro_f1, e.heldout.accuracy, e.heldout.klacht_recall, e.heldout.ece
+            "encoder head ({}, L2 {}), blended with weight {:.1}: held-out macro-F1 {:.3}, accuracy {:.3}, klacht recall {:.3}, ECE {:.3}",
+            e.encoder, e.l2, e.alpha, e.heldout.macro_f1, e.heldout.accuracy, e.heldout.klacht_recall, e.heldout.ece
         );
     }
     eprintln!("wrote {}", out.display());

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::eval::{self, Scored};
 use crate::pipeline::argmax;
 use crate::pipeline::model::encoder::Encoder;
-use crate::pipeline::model::head::{Head, HeadOptions};
+use crate::pipeline::model::head::{Head, HeadOptions, L2_GRID};
 use crate::pipeline::model::manifest::HeldoutScores;
 use crate::pipeline::types::LabelScores;
 use crate::training::embed_cache::EmbedCache;
@@ -80,7 +80,8 @@ pub fn embeddings(
         .collect()
 }
 
-/// Train the head on the embeddings: probe on `train_idx`, calibrated on `held_idx`; the blend
+/// Train the head on the embeddings: probes on `train_idx` for each L2 penalty of [`L2_GRID`],
+/// calibrated and compared on `held_idx` (the best head alone wins); the blend
 /// weight α with the sparse model is chosen on the held-out split (best macro-F1, then the
 /// smaller α), using `held_sparse`, the held-out probabilities of the sparse model trained on
 /// `train_idx`; then the final head on everything with the probe's temperatures and α.
@@ -94,19 +95,15 @@ pub fn train_head(
     encoder: &Encoder,
     cache_dir: &Path,
     progress: Progress<'_>,
-) -> Result<(Head, HeldoutScores)> {
+) -> Result<(Head, HeldoutScores, f32)> {
     let texts: Vec<&str> = evidence.iter().map(String::as_str).collect();
     let emb = embeddings(encoder, cache_dir, &texts, progress)?;
     let data: Vec<(Vec<f32>, Label)> = emb.into_iter().zip(labels.iter().copied()).collect();
     let pick = |idx: &[usize]| -> Vec<(Vec<f32>, Label)> {
         idx.iter().map(|&i| data[i].clone()).collect()
     };
-    progress(0, 2, "head");
-    let hopts = HeadOptions::default();
-    let mut probe = Head::train(&pick(train_idx), &hopts);
+    let train = pick(train_idx);
     let held = pick(held_idx);
-    probe.calibrate(&held);
-    let head_probs: Vec<LabelScores> = held.iter().map(|(x, _)| probe.predict(x)).collect();
     let score = |p: &[LabelScores]| -> eval::Metrics {
         let scored: Vec<Scored> = p
             .iter()
@@ -122,6 +119,24 @@ pub fn train_head(
             .collect();
         eval::metrics(&scored)
     };
+    // The L2 penalty: the head alone, best held-out macro-F1 (ties: the stronger penalty).
+    let steps = L2_GRID.len() + 1;
+    let mut chosen: Option<(Head, Vec<LabelScores>, f64, HeadOptions)> = None;
+    for (i, &l2) in L2_GRID.iter().enumerate() {
+        progress(i, steps, "head");
+        let hopts = HeadOptions {
+            l2,
+            ..HeadOptions::default()
+        };
+        let mut probe = Head::train(&train, &hopts);
+        probe.calibrate(&held);
+        let probs: Vec<LabelScores> = held.iter().map(|(x, _)| probe.predict(x)).collect();
+        let f1 = score(&probs).macro_f1;
+        if chosen.as_ref().is_none_or(|c| f1 >= c.2 - 1e-9) {
+            chosen = Some((probe, probs, f1, hopts));
+        }
+    }
+    let (mut probe, head_probs, _, hopts) = chosen.expect("a non-empty grid");
     let mut best: Option<(f32, f64)> = None;
     for step in 0..=10 {
         probe.alpha = step as f32 / 10.0;
@@ -150,12 +165,12 @@ pub fn train_head(
         .map(|(s, h)| probe.blend(s, h))
         .collect();
     let m = score(&blended);
-    progress(1, 2, "head");
+    progress(steps - 1, steps, "head");
     let mut head = Head::train(&data, &hopts);
     head.temperature = probe.temperature;
     head.alpha = probe.alpha;
     head.blend_temperature = probe.blend_temperature;
-    progress(2, 2, "head");
+    progress(steps, steps, "head");
     Ok((
         head,
         HeldoutScores {
@@ -165,5 +180,6 @@ pub fn train_head(
             ece: m.ece,
             klacht_recall: m.labels["klacht"].recall,
         },
+        hopts.l2,
     ))
 }

@@ -139,7 +139,7 @@ pub fn train(
                 .iter()
                 .map(|s| probe.predict(&s.x, &s.offset))
                 .collect();
-            let (head, scores) = encoder::train_head(
+            let (head, scores, l2) = encoder::train_head(
                 &labels,
                 &evidence,
                 &train_idx,
@@ -149,7 +149,7 @@ pub fn train(
                 cache_dir,
                 progress,
             )?;
-            Some((head, scores, enc.id().to_string()))
+            Some((head, scores, l2, enc.id().to_string()))
         }
         None => None,
     };
@@ -157,7 +157,7 @@ pub fn train(
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let head_path = out_dir.join(crate::pipeline::model::HEAD_FILE);
     let encoder_info = match &head {
-        Some((h, scores, id)) => {
+        Some((h, scores, l2, id)) => {
             h.save(&head_path)?;
             let bytes = std::fs::read(&head_path).map_err(|e| Error::io(&head_path, e))?;
             Some(crate::pipeline::model::manifest::EncoderInfo {
@@ -165,6 +165,7 @@ pub fn train(
                 head_sha256: hex::encode(Sha256::digest(&bytes)),
                 temperature: h.temperature,
                 alpha: h.alpha,
+                l2: *l2,
                 heldout: scores.clone(),
             })
         }

@@ -53,12 +53,16 @@ pub struct HeadOptions {
 impl Default for HeadOptions {
     fn default() -> Self {
         HeadOptions {
-            steps: 300,
+            // Converged: 5000 steps give the same held-out scores.
+            steps: 2000,
             learning_rate: 0.5,
-            l2: 1e-3,
+            l2: 3e-2,
         }
     }
 }
+
+/// The L2 penalties `herken train` tries for the head; the best on the held-out split wins.
+pub const L2_GRID: [f32; 6] = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1];
 
 impl Head {
     /// Input dimension.

@@ -36,6 +36,9 @@ pub struct EncoderInfo {
     /// Weight of the head in the blend with the sparse model.
     #[serde(default)]
     pub alpha: f32,
+    /// The head's L2 penalty, chosen on the held-out split.
+    #[serde(default)]
+    pub l2: f32,
     /// The combination's scores on the held-out split.
     pub heldout: HeldoutScores,
 }
