@@ -33,10 +33,15 @@ log "$(cargo --version)"
 # `.libtorch` in the repository points there, and .cargo/config.toml points LIBTORCH at it.
 HERKEN_LIBTORCH="${HERKEN_LIBTORCH:-$HOME/.cache/herken/libtorch-2.4.0}"
 setup_libtorch() {
-  if [ ! -f "$HERKEN_LIBTORCH/.complete" ]; then
+  if [ -f "$HERKEN_LIBTORCH/.complete" ] || [ -f "$HERKEN_LIBTORCH/lib/libtorch_cpu.so" ]; then
+    : # installed before, or a libtorch 2.4.0 of the user's own: left as it is
+  elif [ -e "$HERKEN_LIBTORCH" ]; then
+    log "$HERKEN_LIBTORCH exists but holds no libtorch (lib/libtorch_cpu.so); move it or set HERKEN_LIBTORCH elsewhere"
+    exit 1
+  else
     log "installing libtorch 2.4.0 (CPU) from PyPI into $HERKEN_LIBTORCH (about 810 MB to download, once)"
     local wheels="$HERKEN_LIBTORCH.wheels"
-    rm -rf "$HERKEN_LIBTORCH" && mkdir -p "$wheels"
+    rm -rf "$wheels" && mkdir -p "$wheels"
     python3 -m pip download --quiet --no-deps --only-binary=:all: \
       --python-version 3.11 --platform manylinux1_x86_64 -d "$wheels" \
       torch==2.4.0 nvidia-cuda-runtime-cu12==12.1.105 nvidia-cuda-cupti-cu12==12.1.105
@@ -74,8 +79,9 @@ PY
     touch "$HERKEN_LIBTORCH.partial/.complete"
     mv "$HERKEN_LIBTORCH.partial" "$HERKEN_LIBTORCH"
   fi
+  # LIBTORCH comes from .cargo/config.toml alone: exporting it here as well would make plain
+  # `cargo build` and the scripts' builds see different values, and torch-sys rebuild each time.
   ln -sfn "$HERKEN_LIBTORCH" .libtorch
-  export LIBTORCH="$HERKEN_LIBTORCH" LIBTORCH_CXX11_ABI=0
 }
 setup_libtorch
 
