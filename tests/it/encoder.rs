@@ -155,3 +155,22 @@ fn a_missing_encoder_degrades_to_the_sparse_model_and_require_encoder_refuses() 
         .to_string();
     assert!(err.contains("herken model fetch"), "{err}");
 }
+
+#[test]
+fn a_corrupt_weights_file_is_a_clear_error_on_every_runtime() {
+    let real = std::env::var_os("HERKEN_ENCODER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(herken::fetch::default_encoder_dir);
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(real.join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(dir.path().join("model.safetensors"), b"not a safetensors file").unwrap();
+    for runtime in runtimes() {
+        let err = Encoder::load_on(dir.path(), runtime).unwrap_err().to_string();
+        assert!(
+            err.contains("encoder") && err.contains("model.safetensors"),
+            "{runtime}: {err}"
+        );
+    }
+}
