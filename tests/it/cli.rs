@@ -181,7 +181,16 @@ fn a_missing_model_is_loud_and_require_model_refuses() {
 fn help_documents_every_subcommand() {
     let out = herken().arg("--help").output().unwrap();
     let s = String::from_utf8(out.stdout).unwrap();
-    for sub in ["serve", "classify", "eval", "train", "queue", "corrections", "load", "model"] {
+    for sub in [
+        "serve",
+        "classify",
+        "eval",
+        "train",
+        "queue",
+        "corrections",
+        "load",
+        "model",
+    ] {
         assert!(s.contains(sub), "{s}");
     }
 }
