@@ -24,19 +24,32 @@ pub fn load_or_create(path: &Path) -> Result<Vec<u8>> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
+            // Written in full to a private temporary file, then published with a hard link,
+            // which fails when the name exists: a reader never sees a half-written secret, and
+            // of two servers starting at once exactly one secret wins.
+            let mut nonce = [0u8; 8];
+            getrandom::getrandom(&mut nonce)
+                .map_err(|e| Error::Config(format!("no randomness for the secret: {e}")))?;
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", hex::encode(nonce)));
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            match options.open(path) {
-                Ok(mut f) => {
-                    f.write_all(&secret)
-                        .and_then(|_| f.sync_all())
-                        .map_err(|e| Error::io(path, e))?;
+            let written = options
+                .open(&tmp)
+                .and_then(|mut f| f.write_all(&secret).and_then(|_| f.sync_all()));
+            let published = written.and_then(|_| std::fs::hard_link(&tmp, path));
+            let _ = std::fs::remove_file(&tmp);
+            match published {
+                Ok(()) => {
                     tracing::info!(path = %path.display(), "generated a new sender-key secret");
                     Ok(secret)
                 }
-                // Another process created it first: use theirs.
+                // Another process published one first: use theirs.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create(path),
                 Err(e) => Err(Error::io(path, e)),
             }
@@ -71,6 +84,26 @@ mod tests {
                 std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
                 0o600
             );
+        }
+    }
+
+    #[test]
+    fn servers_starting_at_once_all_get_the_one_whole_secret() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("sender.key");
+            let secrets: Vec<Vec<u8>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8).map(|_| s.spawn(|| load_or_create(&p))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap().unwrap())
+                    .collect()
+            });
+            assert!(secrets
+                .iter()
+                .all(|x| x.len() == SECRET_LEN && *x == secrets[0]));
+            // No temporary file is left beside it.
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         }
     }
 
