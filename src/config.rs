@@ -306,18 +306,11 @@ impl RawConfig {
 
 /// The configured encoder runtime, refused when this build lacks it.
 fn encoder_runtime(name: Option<&str>) -> Result<crate::pipeline::model::encoder::Runtime> {
-    use crate::pipeline::model::encoder::Runtime;
-    let runtime = match name {
-        Some(r) => r.parse()?,
-        None => Runtime::default_for_build(),
-    };
-    if !runtime.available() {
-        return Err(Error::Config(format!(
-            "encoder_runtime \"{runtime}\": this herken was built without the \"libtorch\" \
-             feature; use \"rust\" or rebuild with default features"
-        )));
+    match name {
+        Some(r) => r.parse::<crate::pipeline::model::encoder::Runtime>()?,
+        None => crate::pipeline::model::encoder::Runtime::default_for_build(),
     }
-    Ok(runtime)
+    .require_available()
 }
 
 #[cfg(test)]

@@ -96,11 +96,8 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let main = score(&recognizer, &examples, recognizer.pipeline().model_id())?;
     let mut runs = vec![main];
     if args.compare {
-        let lexicon = match &config.lexicon_dir {
-            Some(d) => herken::pipeline::cues::Lexicon::from_dir(d)?,
-            None => herken::pipeline::cues::Lexicon::builtin()?,
-        };
-        let sparse = || herken::pipeline::model::load_sparse(&config.model_dir, &lexicon);
+        // The main run's lexicon, already compiled, for every variant.
+        let lexicon = recognizer.pipeline().lexicon().clone();
         let variant = |scorer: Box<dyn herken::pipeline::model::Scorer>| {
             let name = scorer.id().to_string();
             let r = Recognizer::new(
@@ -109,14 +106,14 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
             );
             score(&r, &examples, &name)
         };
-        // Rows beside the main run only when the main run used more than the sparse model.
-        if let (Ok(s), Ok((encoder, head))) = (sparse(), load_encoder(config)) {
-            runs.push(variant(Box::new(EncoderScorer::head_alone(
-                encoder, s, head,
-            )))?);
-        }
-        if let Ok(s) = sparse() {
+        // Rows beside the main run only when the main run used more than the sparse model; the
+        // encoder is the main run's (loaded once per process), the sparse model read once.
+        if let Ok(s) = herken::pipeline::model::load_sparse(&config.model_dir, &lexicon) {
             if runs[0].name != herken::pipeline::model::Scorer::id(&s) {
+                if let Ok((encoder, head)) = load_encoder(config) {
+                    let alone = EncoderScorer::head_alone(encoder, s.clone(), head);
+                    runs.push(variant(Box::new(alone))?);
+                }
                 runs.push(variant(Box::new(s))?);
             }
         }

@@ -207,38 +207,32 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         all.latencies_us.sort_unstable();
         let lat = &all.latencies_us;
         let ms = |p: f64| percentile(lat, p) as f64 / 1000.0;
+        let (p50, p90, p99, max) = (ms(50.0), ms(90.0), ms(99.0), ms(100.0));
         let failed: u64 = all.errors.values().sum();
-        let report = json!({
-            "server": args.server,
-            "concurrency": args.concurrency,
-            "batch": args.batch,
-            "seconds": elapsed,
-            "calls_ok": lat.len(),
-            "calls_failed": failed,
-            "errors": all.errors,
-            "messages": all.messages,
-            "messages_per_second": all.messages as f64 / elapsed,
-            "latency_ms": {
-                "p50": ms(50.0), "p90": ms(90.0), "p99": ms(99.0),
-                "max": lat.last().copied().unwrap_or(0) as f64 / 1000.0,
-            },
-        });
+        let rate = all.messages as f64 / elapsed;
         if args.json {
+            let report = json!({
+                "server": args.server,
+                "concurrency": args.concurrency,
+                "batch": args.batch,
+                "seconds": elapsed,
+                "calls_ok": lat.len(),
+                "calls_failed": failed,
+                "errors": all.errors,
+                "messages": all.messages,
+                "messages_per_second": rate,
+                "latency_ms": { "p50": p50, "p90": p90, "p99": p99, "max": max },
+            });
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {
             println!(
-                "{} calls ({} messages) in {elapsed:.1} s from {} clients: {:.1} messages/s",
+                "{} calls ({} messages) in {elapsed:.1} s from {} clients: {rate:.1} messages/s",
                 lat.len(),
                 all.messages,
                 args.concurrency,
-                all.messages as f64 / elapsed
             );
             println!(
-                "latency per call: p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
-                ms(50.0),
-                ms(90.0),
-                ms(99.0),
-                lat.last().copied().unwrap_or(0) as f64 / 1000.0
+                "latency per call: p50 {p50:.1} ms  p90 {p90:.1} ms  p99 {p99:.1} ms  max {max:.1} ms"
             );
             if failed > 0 {
                 println!("failed calls: {failed} {:?}", all.errors);

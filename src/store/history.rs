@@ -104,28 +104,34 @@ impl HistoryStore for Store {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<HistoryEntry>> {
-        let mut out: Vec<HistoryEntry> = Vec::new();
-        for l in locations {
-            let rows = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM history h JOIN history_location hl ON hl.message_id = h.message_id \
-                 WHERE hl.location = $1 AND h.sender_key <> $2 AND h.received_us >= $3 AND h.received_us < $4 \
-                 ORDER BY h.received_us LIMIT 500"
-            ))
-            .bind(l)
+        if locations.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query for all locations (this runs for every routed message); the subquery keeps
+        // an entry that shares several locations once.
+        let placeholders: Vec<String> = (0..locations.len())
+            .map(|i| format!("${}", i + 4))
+            .collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM history h WHERE h.message_id IN \
+             (SELECT message_id FROM history_location WHERE location IN ({})) \
+             AND h.sender_key <> $1 AND h.received_us >= $2 AND h.received_us < $3 \
+             ORDER BY h.received_us LIMIT {}",
+            placeholders.join(", "),
+            500 * locations.len()
+        );
+        let mut q = sqlx::query(&sql)
             .bind(exclude_sender)
             .bind(micros(since))
-            .bind(micros(until))
+            .bind(micros(until));
+        for l in locations {
+            q = q.bind(l);
+        }
+        let rows = q
             .fetch_all(self.pool())
             .await
             .map_err(|e| store_error("reading history", e))?;
-            for r in &rows {
-                let e = entry_from_row(r)?;
-                if !out.iter().any(|o| o.message_id == e.message_id) {
-                    out.push(e);
-                }
-            }
-        }
-        Ok(out)
+        rows.iter().map(entry_from_row).collect()
     }
 
     async fn purge(&self, before: DateTime<Utc>) -> Result<u64> {

@@ -80,7 +80,7 @@ impl CuePrior {
 }
 
 /// The trained sparse model with its id and the lexicon prior it was trained with.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SparseScorer {
     model: SparseModel,
     prior: CuePrior,
@@ -226,14 +226,15 @@ impl Scorer for EncoderScorer {
         &self.id
     }
     fn score(&self, input: &ModelInput<'_>) -> LabelScores {
-        let sparse = self.sparse.score(input);
         match self.encoder.embed(input.text) {
             Ok(e) if self.head_alone => self.head.predict(&e),
-            Ok(e) => self.head.blend(&sparse, &self.head.predict(&e)),
+            Ok(e) => self
+                .head
+                .blend(&self.sparse.score(input), &self.head.predict(&e)),
             Err(e) => {
                 // An input the tokenizer cannot take: the sparse model alone answers.
                 tracing::warn!(error = %e, "encoder failed on a message; sparse model used");
-                sparse
+                self.sparse.score(input)
             }
         }
     }

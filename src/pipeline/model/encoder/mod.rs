@@ -56,6 +56,18 @@ impl Runtime {
         }
     }
 
+    /// This runtime, or an error naming it when this build lacks it.
+    pub fn require_available(self) -> Result<Runtime> {
+        if self.available() {
+            Ok(self)
+        } else {
+            Err(Error::Config(format!(
+                "encoder_runtime \"{self}\": this herken was built without the \"libtorch\" \
+                 feature; use \"rust\" or rebuild with default features"
+            )))
+        }
+    }
+
     /// rust-bert when built with it, else pure Rust.
     pub fn default_for_build() -> Runtime {
         if Runtime::Libtorch.available() {
@@ -98,6 +110,8 @@ pub struct Encoder {
     tokenizer: QueryTokenizer,
     runtime: Runtime,
     dim: usize,
+    max_positions: usize,
+    vocab_size: usize,
     id: String,
 }
 
@@ -120,6 +134,7 @@ impl Encoder {
 
     /// Load a model directory on the given runtime.
     pub fn load_on(dir: &Path, runtime: Runtime) -> Result<Encoder> {
+        runtime.require_available()?;
         let fail = |e: anyhow::Error| Error::Model(format!("encoder {}: {e:#}", dir.display()));
         let config_json = std::fs::read(dir.join("config.json"))
             .map_err(|e| fail(anyhow::anyhow!("reading config.json: {e}")))?;
@@ -128,7 +143,11 @@ impl Encoder {
         let tokenizer =
             QueryTokenizer::from_file(&dir.join("tokenizer.json"), config.max_position_embeddings)
                 .map_err(fail)?;
-        let dim = config.hidden_size;
+        let (dim, max_positions, vocab_size) = (
+            config.hidden_size,
+            config.max_position_embeddings,
+            config.vocab_size,
+        );
         let backend = match runtime {
             Runtime::Rust => Backend::Rust(bert::Encoder::load(dir, config, 1).map_err(fail)?),
             #[cfg(feature = "libtorch")]
@@ -136,11 +155,7 @@ impl Encoder {
                 Backend::Libtorch(torch::Encoder::load(dir, &config_json).map_err(fail)?)
             }
             #[cfg(not(feature = "libtorch"))]
-            Runtime::Libtorch => {
-                return Err(Error::Config(
-                    "encoder runtime \"libtorch\": built without the \"libtorch\" feature".into(),
-                ))
-            }
+            Runtime::Libtorch => unreachable!("refused by require_available above"),
         };
         let id = match std::fs::read(dir.join("conversion.json")) {
             Ok(bytes) => {
@@ -161,6 +176,8 @@ impl Encoder {
             tokenizer,
             runtime,
             dim,
+            max_positions,
+            vocab_size,
             id,
         })
     }
@@ -190,6 +207,21 @@ impl Encoder {
             let end = *ids.last().expect("non-empty");
             ids.truncate(MAX_TOKENS - 1);
             ids.push(end);
+        }
+        // Checked here once for both runtimes (a tokenizer.json that does not belong to the
+        // weights could break either).
+        if ids.is_empty() || ids.len() > self.max_positions {
+            return Err(Error::Model(format!(
+                "{} tokens (1..={} allowed)",
+                ids.len(),
+                self.max_positions
+            )));
+        }
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.vocab_size) {
+            return Err(Error::Model(format!(
+                "token id {id} outside the vocabulary ({}): tokenizer.json does not belong to these weights",
+                self.vocab_size
+            )));
         }
         match &self.backend {
             Backend::Rust(b) => b.embed_ids(&ids),
