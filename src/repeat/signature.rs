@@ -48,11 +48,11 @@ const STOP: &[&str] = &[
     "graag", "kunt", "kan", "wilt", "please", "could", "steeds", "nu", "weer", "meer", "geen",
 ];
 
-/// Content words: lower case, no stop words, at least 3 letters, cut to 6 characters as a
+/// Content words of the lower-cased words: no stop words, at least 3 letters, cut to 6 characters as a
 /// crude stem ("tegels" and "tegel" meet).
-pub fn content_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
+fn content_words(lower: &[String]) -> Vec<String> {
+    lower
+        .iter()
         .filter(|w| {
             w.chars().count() >= 3
                 && !STOP.contains(&w.as_str())
@@ -96,7 +96,7 @@ impl Signature {
             })
             .map(|(name, _)| name.clone())
             .collect();
-        let mut words = content_words(text);
+        let mut words = content_words(&lower);
         words.sort();
         words.dedup();
         let sketch = if words.is_empty() {

@@ -12,9 +12,10 @@ use crate::domain::{Lang, DUTCH_MONTHS};
 fn date_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(
-            r"(?i)\b(besluit|beschikking|dagtekening|aanslag\w*|brief|naheffing\w*|decision|dated|d\.d\.)\b[^.\n]{0,40}?\b(?:(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})|(\d{1,2})\s+(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december)\s+(\d{4}))",
-        )
+        let months = DUTCH_MONTHS.join("|");
+        Regex::new(&format!(
+            r"(?i)\b(besluit|beschikking|dagtekening|aanslag\w*|brief|naheffing\w*|decision|dated|d\.d\.)\b[^.\n]{{0,40}}?\b(?:(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}})|(\d{{1,2}})\s+({months})\s+(\d{{4}}))",
+        ))
         .expect("date pattern compiles")
     })
 }
