@@ -1,6 +1,6 @@
 //! Labelled JSON-lines files: the training corpus (`data/corpus/*.jsonl`) and evaluation sets.
-//! One object per line with at least `text` and `label`; `id`, `channel`, `lang` and `subject`
-//! are used when present, other fields are ignored. A malformed line is an error naming the
+//! One object per line with at least `text` and `label`; `id`, `channel`, `lang`, `subject`
+//! and `genre` are used when present, other fields are ignored. A malformed line is an error naming the
 //! file, the line and the problem: training and evaluation data must be exactly right.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +20,59 @@ pub struct Example {
     pub label: Label,
     /// The language the file says, if it says one.
     pub lang: Option<String>,
+    /// The genre (the form of the text, one of [`GENRES`]), if the file says one.
+    pub genre: Option<&'static str>,
+}
+
+/// The genres of the corpus: the *form* of a text, never its label. Every genre holds every
+/// label that can occur in it, so that a model cannot learn the label from the form;
+/// `herken eval --cross-genre` trains without one genre and tests on it.
+pub const GENRES: [(&str, &str); 13] = [
+    (
+        "email",
+        "e-mail to the municipality, with greeting, signature, quoted replies",
+    ),
+    ("webform", "the free text of a web form"),
+    ("letter", "a letter by post, formal or not"),
+    (
+        "transcript",
+        "a counter or phone conversation, with speaker turns",
+    ),
+    ("chat", "a chat message"),
+    (
+        "short",
+        "one line: a subject line, a form field, a petition title",
+    ),
+    (
+        "summary",
+        "a third-person summary: ombudsman, complaint handler, staff notes, griffie",
+    ),
+    (
+        "social",
+        "a social-media post or reply to the municipality's account",
+    ),
+    (
+        "news",
+        "a local news article or residents quoted in the news",
+    ),
+    (
+        "petition",
+        "a public petition: title, considerations, request",
+    ),
+    (
+        "open_letter",
+        "an open letter to college or council, or a letter to the editor",
+    ),
+    (
+        "association",
+        "a letter from an association, residents' group or village council",
+    ),
+    ("blog", "a personal blog or forum post"),
+];
+
+/// The genre named `name`, as its static name, or `None` when it is not one of [`GENRES`].
+pub fn genre(name: &str) -> Option<&'static str> {
+    GENRES.iter().map(|(g, _)| *g).find(|g| *g == name)
 }
 
 #[derive(Deserialize)]
@@ -34,6 +87,8 @@ struct Line {
     lang: Option<String>,
     #[serde(default)]
     subject: Option<String>,
+    #[serde(default)]
+    genre: Option<String>,
 }
 
 /// Read one labelled file.
@@ -72,6 +127,13 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<Example>> {
         if l.text.trim().is_empty() {
             return Err(err("empty text".into()));
         }
+        let genre = match l.genre.as_deref() {
+            None | Some("") => None,
+            Some(g) => Some(genre(g).ok_or_else(|| {
+                let known: Vec<&str> = GENRES.iter().map(|(g, _)| *g).collect();
+                err(format!("unknown genre {g:?} (one of {})", known.join(", ")))
+            })?),
+        };
         let mut message = Message::new(l.text).with_channel(channel);
         message.id = l.id.unwrap_or_else(|| format!("{name}:{}", i + 1));
         message.subject = l.subject.unwrap_or_default();
@@ -79,6 +141,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<Example>> {
             message,
             label,
             lang: l.lang,
+            genre,
         });
     }
     Ok(out)
@@ -136,6 +199,20 @@ mod tests {
         assert_eq!(ex[0].message.channel, Channel::Webformulier);
         assert_eq!(ex[0].message.id, "t:1");
         assert_eq!(ex[1].message.id, "x");
+        assert_eq!(ex[0].genre, None);
+    }
+
+    #[test]
+    fn genre_is_read_and_checked() {
+        let ex = parse("t", br#"{"text":"a","label":"klacht","genre":"news"}"#).unwrap();
+        assert_eq!(ex[0].genre, Some("news"));
+        let err = parse(
+            "f.jsonl",
+            br#"{"text":"a","label":"klacht","genre":"novel"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("novel") && err.contains("petition"), "{err}");
     }
 
     #[test]

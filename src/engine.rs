@@ -8,7 +8,7 @@ use chrono::Duration;
 use crate::domain::{Label, Lang, Message};
 use crate::error::{Error, Result};
 use crate::intake::Intake;
-use crate::pipeline::decide::label_phrase;
+use crate::pipeline::explain::label_phrase;
 use crate::recognizer::{Outcome, Recognizer};
 use crate::repeat::sender::Sender;
 use crate::repeat::{self, EntryKind, HistoryEntry, HistoryStore, RepeatOptions};

@@ -18,11 +18,33 @@ use crate::repeat::Facts;
 use crate::route::{self, RouteInput, Router};
 use std::collections::BTreeSet;
 
-/// The encoder (on the configured runtime) and its head, or why they cannot be had.
+/// The encoder (on the configured runtime, with the model directory's fine-tuned layers when
+/// it has them) and its head, or why they cannot be had.
 pub fn load_encoder(
     config: &Config,
 ) -> std::result::Result<(std::sync::Arc<model::encoder::Encoder>, model::head::Head), String> {
-    let head_path = config.model_dir.join(model::HEAD_FILE);
+    let top = config.model_dir.join(model::encoder::TOP_FILE);
+    load_encoder_with(
+        config,
+        model::HEAD_FILE,
+        top.is_file().then_some(top.as_path()),
+    )
+}
+
+/// The frozen encoder and the head trained on it, when the model directory's main head is on a
+/// fine-tuned encoder (`encoder-head-frozen.bin`): the "frozen" row of `herken eval --compare`.
+pub fn load_frozen_encoder(
+    config: &Config,
+) -> std::result::Result<(std::sync::Arc<model::encoder::Encoder>, model::head::Head), String> {
+    load_encoder_with(config, model::FROZEN_HEAD_FILE, None)
+}
+
+fn load_encoder_with(
+    config: &Config,
+    head_file: &str,
+    top: Option<&std::path::Path>,
+) -> std::result::Result<(std::sync::Arc<model::encoder::Encoder>, model::head::Head), String> {
+    let head_path = config.model_dir.join(head_file);
     if !config.encoder_dir.join("model.safetensors").is_file() {
         return Err(format!(
             "no encoder in {} (run `herken model fetch`); classifying with the sparse model alone",
@@ -35,10 +57,29 @@ pub fn load_encoder(
             head_path.display()
         ));
     }
-    let encoder = model::encoder::load_shared(&config.encoder_dir, config.encoder_runtime)
+    let encoder = model::encoder::load_shared(&config.encoder_dir, config.encoder_runtime, top)
         .map_err(|e| e.to_string())?;
     let head = model::head::Head::load(&head_path).map_err(|e| e.to_string())?;
-    model::EncoderScorer::check(&encoder, &head).map_err(|e| e.to_string())?;
+    model::EncoderScorer::check(encoder.as_ref(), &head).map_err(|e| e.to_string())?;
+    // The manifest names the encoder each head was trained on: another one (other weights,
+    // other fine-tuned layers) would make its inputs meaningless.
+    if let Ok(manifest) = model::Manifest::load(&config.model_dir) {
+        let want = if head_file == model::FROZEN_HEAD_FILE {
+            manifest.encoder_frozen.map(|e| e.encoder)
+        } else {
+            manifest.encoder.map(|e| e.encoder)
+        };
+        if let Some(want) = want {
+            if want != encoder.id() {
+                return Err(format!(
+                    "the encoder head {} was trained on encoder {want}, but the encoder is {}: \
+                     run `herken model fetch` or retrain with `herken train`",
+                    head_path.display(),
+                    encoder.id()
+                ));
+            }
+        }
+    }
     Ok((encoder, head))
 }
 
@@ -116,8 +157,12 @@ pub struct Outcome {
     pub route_rule: String,
     /// Handling deadline from the legal terms.
     pub due_at: chrono::DateTime<chrono::Utc>,
-    /// Warnings for staff (in the message's language), e.g. a bezwaar filed late.
+    /// Warnings for staff (in the message's language), e.g. a bezwaar filed late, or where
+    /// to refer the writer.
     pub warnings: Vec<String>,
+    /// For an overig about another body or a claim for damages: where it belongs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral: Option<crate::pipeline::explain::Referral>,
     /// Id of the scorer.
     pub model: String,
 }
@@ -221,6 +266,9 @@ impl Recognizer {
         o.route_rule = r.rule;
         o.due_at = r.due_at;
         o.warnings.clear();
+        if let (Label::Overig, Some(r)) = (o.label, &o.referral) {
+            o.warnings.push(r.hint.clone());
+        }
         if o.label == Label::Bezwaar {
             if let Some(w) = route::bezwaar_filing_warning(
                 &message.text,
@@ -312,6 +360,7 @@ impl Recognizer {
             route_rule: String::new(),
             due_at: message.received_at,
             warnings: Vec::new(),
+            referral: d.referral,
             model,
         }
     }

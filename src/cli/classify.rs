@@ -236,6 +236,8 @@ pub fn outcome_json(o: &Outcome) -> serde_json::Value {
         "clarifying_question": o.clarifying_question,
         "explanation": o.explanation,
         "satisfaction_reminder": o.satisfaction_reminder,
+        "warnings": o.warnings,
+        "referral": o.referral,
         "language": o.language,
         "model": o.model,
         "cues": o.cues.iter().map(|c| json!({
@@ -276,6 +278,14 @@ pub fn render(text: &str, o: &Outcome, color: bool) -> String {
     }
     if !o.satisfaction_reminder.is_empty() {
         s.push_str(&format!("✓ {}\n", o.satisfaction_reminder));
+    }
+    // A referral is already the explanation; other warnings get a line each.
+    for w in o
+        .warnings
+        .iter()
+        .filter(|w| !o.explanation.contains(w.as_str()))
+    {
+        s.push_str(&format!("! {w}\n"));
     }
     // The text with cues marked: colour on a terminal, [brackets] otherwise.
     s.push('\n');

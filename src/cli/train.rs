@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use herken::config::Config;
 use herken::pipeline::cues::Lexicon;
 use herken::pipeline::model::TrainOptions;
+use herken::training::{EncoderSetup, FineTuneOptions};
 
 /// Arguments of `herken train`.
 #[derive(Debug, Args)]
@@ -19,6 +20,18 @@ pub struct TrainArgs {
     /// Where to write sparse-lr.bin and manifest.json [default: the configured model_dir].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Train the sparse model only, even when the encoder is present.
+    #[arg(long)]
+    pub no_encoder: bool,
+    #[command(flatten)]
+    pub sparse: SparseArgs,
+    #[command(flatten)]
+    pub fine_tune: FineTuneArgs,
+}
+
+/// The sparse model's training settings (shared by `herken train` and `herken eval --cross-genre`).
+#[derive(Debug, Args, Clone)]
+pub struct SparseArgs {
     /// Shuffling seed; the same seed and corpus give the same model.
     #[arg(long, default_value_t = TrainOptions::default().seed)]
     pub seed: u64,
@@ -28,12 +41,123 @@ pub struct TrainArgs {
     /// The hashed feature space has 2^dim_bits dimensions (8..=24).
     #[arg(long, default_value_t = TrainOptions::default().dim_bits, value_parser = clap::value_parser!(u32).range(8..=24))]
     pub dim_bits: u32,
-    /// Train the sparse model only, even when the encoder is present.
-    #[arg(long)]
-    pub no_encoder: bool,
     /// Strength of the lexicon prior the model learns corrections to (0 switches it off).
     #[arg(long, default_value_t = TrainOptions::default().prior_strength)]
     pub prior_strength: f32,
+    /// Share of training messages whose channel the sparse model is not shown (0..1), so that
+    /// a missing channel (public texts, many messages in use) teaches it nothing.
+    #[arg(long, default_value_t = TrainOptions::default().channel_dropout)]
+    pub channel_dropout: f32,
+}
+
+impl SparseArgs {
+    /// The options.
+    pub fn options(&self) -> TrainOptions {
+        TrainOptions {
+            dim_bits: self.dim_bits,
+            epochs: self.epochs,
+            seed: self.seed,
+            prior_strength: self.prior_strength,
+            channel_dropout: self.channel_dropout.clamp(0.0, 1.0),
+            ..TrainOptions::default()
+        }
+    }
+}
+
+/// Fine-tuning the encoder's top layers (shared by `herken train` and `herken eval --cross-genre`).
+#[derive(Debug, Args, Clone)]
+pub struct FineTuneArgs {
+    /// Fine-tune the encoder's top layers on the corpus (needs the libtorch runtime; minutes
+    /// per epoch on 2 cores). Without it the encoder stays frozen.
+    #[arg(long)]
+    pub fine_tune: bool,
+    /// How many top layers to fine-tune.
+    #[arg(long, default_value_t = FineTuneOptions::default().layers, requires = "fine_tune")]
+    pub top_layers: usize,
+    /// Peak learning rate of the fine-tuned layers.
+    #[arg(long, default_value_t = FineTuneOptions::default().learning_rate, requires = "fine_tune")]
+    pub ft_lr: f64,
+    /// Peak learning rate of the temporary classification head while fine-tuning.
+    #[arg(long, default_value_t = FineTuneOptions::default().head_learning_rate, requires = "fine_tune")]
+    pub ft_head_lr: f64,
+    /// Epochs of fine-tuning (the best on the held-out split is kept).
+    #[arg(long, default_value_t = FineTuneOptions::default().epochs, requires = "fine_tune")]
+    pub ft_epochs: usize,
+    /// Texts per fine-tuning step.
+    #[arg(long, default_value_t = FineTuneOptions::default().batch_size, requires = "fine_tune")]
+    pub ft_batch: usize,
+    /// Threads for fine-tuning (fixed, so a seed gives the same layers) [default: all cores].
+    #[arg(long, requires = "fine_tune")]
+    pub ft_threads: Option<usize>,
+}
+
+impl FineTuneArgs {
+    /// The options, when fine-tuning was asked for.
+    pub fn options(&self) -> Option<FineTuneOptions> {
+        self.fine_tune.then(|| {
+            let d = FineTuneOptions::default();
+            FineTuneOptions {
+                layers: self.top_layers,
+                learning_rate: self.ft_lr,
+                head_learning_rate: self.ft_head_lr,
+                epochs: self.ft_epochs.max(1),
+                batch_size: self.ft_batch.max(1),
+                threads: self.ft_threads.unwrap_or(d.threads).max(1),
+                ..d
+            }
+        })
+    }
+}
+
+/// The progress bar of long training work.
+pub fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({elapsed}, {eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// The base encoder for training, or `None` (with the reason on stderr) when it is absent or
+/// not wanted; fine-tuning without an encoder is an error.
+pub fn training_encoder(
+    config: &Config,
+    wanted: bool,
+    fine_tune: bool,
+) -> anyhow::Result<Option<herken::pipeline::model::encoder::Encoder>> {
+    if !wanted {
+        anyhow::ensure!(
+            !fine_tune,
+            "--fine-tune needs the encoder; drop --no-encoder"
+        );
+        return Ok(None);
+    }
+    if herken::fetch::is_complete(&config.encoder_dir)
+        || config.encoder_dir.join("model.safetensors").is_file()
+    {
+        eprintln!(
+            "loading the encoder from {} ({} runtime)",
+            config.encoder_dir.display(),
+            config.encoder_runtime
+        );
+        Ok(Some(herken::pipeline::model::encoder::Encoder::load_on(
+            &config.encoder_dir,
+            config.encoder_runtime,
+        )?))
+    } else {
+        anyhow::ensure!(
+            !fine_tune,
+            "--fine-tune needs the encoder, and {} has none (run `herken model fetch`)",
+            config.encoder_dir.display()
+        );
+        eprintln!(
+            "no encoder in {} (run `herken model fetch`): training the sparse model only",
+            config.encoder_dir.display()
+        );
+        Ok(None)
+    }
 }
 
 /// Run `herken train`.
@@ -43,51 +167,27 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
         None => Lexicon::builtin()?,
     };
     let out = args.out.unwrap_or_else(|| config.model_dir.clone());
-    let opts = TrainOptions {
-        dim_bits: args.dim_bits,
-        epochs: args.epochs,
-        seed: args.seed,
-        prior_strength: args.prior_strength,
-        ..TrainOptions::default()
-    };
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({elapsed})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
+    let opts = args.sparse.options();
+    let bar = progress_bar();
     let progress = |done: usize, total: usize, phase: &str| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
         bar.set_message(phase.to_string());
     };
-    let encoder = if args.no_encoder {
-        None
-    } else if herken::fetch::is_complete(&config.encoder_dir)
-        || config.encoder_dir.join("model.safetensors").is_file()
-    {
-        eprintln!(
-            "loading the encoder from {} ({} runtime)",
-            config.encoder_dir.display(),
-            config.encoder_runtime
-        );
-        Some(herken::pipeline::model::encoder::Encoder::load_on(
-            &config.encoder_dir,
-            config.encoder_runtime,
-        )?)
-    } else {
-        eprintln!(
-            "no encoder in {} (run `herken model fetch`): training the sparse model only",
-            config.encoder_dir.display()
-        );
-        None
-    };
+    let fine_tune = args.fine_tune.options();
+    let encoder = training_encoder(config, !args.no_encoder, fine_tune.is_some())?;
+    let setup = encoder.as_ref().map(|e| EncoderSetup {
+        encoder: e,
+        encoder_dir: &config.encoder_dir,
+        cache_dir: &config.encoder_dir,
+        fine_tune: fine_tune.clone(),
+    });
     let manifest = herken::training::train(
         &args.corpus,
         &out,
         &lexicon,
         &opts,
-        encoder.as_ref().map(|e| (e, config.encoder_dir.as_path())),
+        setup.as_ref(),
         &progress,
     )?;
     bar.finish_and_clear();
@@ -107,11 +207,28 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
         manifest.heldout.ece,
         manifest.temperature,
     );
-    if let Some(e) = &manifest.encoder {
-        eprintln!(
-            "encoder head ({}, L2 {}), blended with weight {:.1}: held-out macro-F1 {:.3}, accuracy {:.3}, klacht recall {:.3}, ECE {:.3}",
-            e.encoder, e.l2, e.alpha, e.heldout.macro_f1, e.heldout.accuracy, e.heldout.klacht_recall, e.heldout.ece
-        );
+    for (what, e) in [
+        ("frozen encoder head", &manifest.encoder_frozen),
+        ("encoder head", &manifest.encoder),
+    ] {
+        if let Some(e) = e {
+            eprintln!(
+                "{what} ({}, L2 {}), blended with weight {:.1}: held-out macro-F1 {:.3}, accuracy {:.3}, klacht recall {:.3}, ECE {:.3}",
+                e.encoder, e.l2, e.alpha, e.heldout.macro_f1, e.heldout.accuracy, e.heldout.klacht_recall, e.heldout.ece
+            );
+            if let Some(ft) = &e.fine_tune {
+                eprintln!(
+                    "fine-tuned the top {} layers: held-out macro-F1 of the temporary head per epoch {:?}, kept epoch {}",
+                    ft.layers,
+                    ft.report
+                        .heldout_macro_f1
+                        .iter()
+                        .map(|f| format!("{f:.3}"))
+                        .collect::<Vec<_>>(),
+                    ft.report.best_epoch
+                );
+            }
+        }
     }
     eprintln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,13 @@
 //! The decide stage: from calibrated scores and cues to a label, a confidence, the workshop's
-//! "bij twijfel: vragen naar intentie", a reminder to check satisfaction, and an explanation
-//! a counter employee can read aloud.
+//! "bij twijfel: vragen naar intentie", a reminder to check satisfaction, a referral when the
+//! message is about another body or is a claim for damages, and an explanation a counter
+//! employee can read aloud (worded in [`super::explain`]).
+//!
+//! Referral (DOMAIN.md, "only the municipality's own conduct"): an overig that names a body
+//! not acting for the municipality (`instantie` cue) says to refer the writer there, naming the
+//! body; an overig with a `schadeclaim` cue says that a claim for damages has its own route.
+//! When the model is in doubt between such an overig and a klacht or bezwaar, the question
+//! asks whether it is about the municipality at all.
 //!
 //! One rule of the workshop is applied here on top of the model: *a repeated melding is often
 //! a klacht*. When the model's best label is melding, the text itself says it was reported
@@ -10,6 +17,7 @@
 
 use crate::domain::{Label, Lang};
 use crate::pipeline::cues::Lexicon;
+use crate::pipeline::explain::{explain, question, referral_question, Referral};
 use crate::pipeline::types::{Cue, Family, LabelScores};
 
 /// Thresholds of the decide stage.
@@ -54,6 +62,8 @@ pub struct Decision {
     pub explanation: String,
     /// For a klacht: check and note satisfaction (empty otherwise).
     pub satisfaction_reminder: String,
+    /// For an overig about another body or a claim for damages: where it belongs.
+    pub referral: Option<Referral>,
 }
 
 fn ranked(scores: &LabelScores) -> [usize; Label::COUNT] {
@@ -114,10 +124,25 @@ pub fn decide(
         _ => String::new(),
     };
 
-    let clarifying_question = if needs_clarification {
-        question(label, runner_up, lang)
-    } else {
-        String::new()
+    let body = cues
+        .iter()
+        .filter(|c| c.family == Family::Instantie && !c.negated)
+        .find_map(|c| lexicon.body(&c.text));
+    let claim = cues
+        .iter()
+        .any(|c| c.family == Family::Schadeclaim && !c.negated);
+    let referral = match (label, body, claim) {
+        (Label::Overig, _, true) => Some(Referral::damage_claim(lang)),
+        (Label::Overig, Some(b), false) => Some(Referral::body(b.name(lang), lang)),
+        _ => None,
+    };
+    let about_other = |l: Label| l == Label::Overig && body.is_some();
+    let clarifying_question = match body {
+        Some(b) if needs_clarification && (about_other(label) || about_other(runner_up)) => {
+            referral_question(b.name(lang), lang)
+        }
+        _ if needs_clarification => question(label, runner_up, lang),
+        _ => String::new(),
     };
     let satisfaction_reminder = if label == Label::Klacht {
         match lang {
@@ -136,6 +161,7 @@ pub fn decide(
         runner_up,
         needs_clarification,
         promoted,
+        referral.as_ref(),
         cues,
         lang,
         lexicon,
@@ -150,153 +176,8 @@ pub fn decide(
         clarifying_question,
         explanation,
         satisfaction_reminder,
+        referral,
     }
-}
-
-/// The label as a noun phrase in `lang`.
-pub fn label_phrase(label: Label, lang: Lang) -> &'static str {
-    match (label, lang) {
-        (Label::Klacht, Lang::Nl) => "een klacht",
-        (Label::Melding, Lang::Nl) => "een melding",
-        (Label::Bezwaar, Lang::Nl) => "een bezwaar tegen een besluit",
-        (Label::Raadsadres, Lang::Nl) => "een raadsadres (een verzoek aan de gemeenteraad)",
-        (Label::Overig, Lang::Nl) => "geen klacht, melding, bezwaar of raadsadres",
-        (Label::Klacht, Lang::En) => "a complaint",
-        (Label::Melding, Lang::En) => "a report of a problem",
-        (Label::Bezwaar, Lang::En) => "an objection to a decision",
-        (Label::Raadsadres, Lang::En) => "a petition to the municipal council",
-        (Label::Overig, Lang::En) => "not a complaint, report, objection or petition",
-    }
-}
-
-/// The question a counter employee can ask when in doubt between `a` and `b`.
-pub fn question(a: Label, b: Label, lang: Lang) -> String {
-    use Label::*;
-    let pair = if a.index() <= b.index() {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    let s = match (pair, lang) {
-        ((Klacht, Melding), Lang::Nl) => "Wilt u dat wij dit als klacht over onze aanpak behandelen, of wilt u vooral dat het probleem wordt opgelost?",
-        ((Klacht, Bezwaar), Lang::Nl) => "Bent u het oneens met het besluit zelf (dan kunt u bezwaar maken), of bent u ontevreden over hoe wij met u zijn omgegaan (een klacht)?",
-        ((Klacht, Raadsadres), Lang::Nl) => "Wilt u dat de gemeenteraad de regel of het beleid verandert, of bent u ontevreden over hoe de gemeente met u is omgegaan?",
-        ((Klacht, Overig), Lang::Nl) => "Wilt u dat wij dit als klacht behandelen, of heeft u vooral een vraag?",
-        ((Melding, Bezwaar), Lang::Nl) => "Wilt u een probleem melden, of bent u het oneens met een besluit van de gemeente?",
-        ((Melding, Overig), Lang::Nl) => "Wilt u dat wij iets aan deze situatie doen, of heeft u een vraag?",
-        ((Bezwaar, Raadsadres), Lang::Nl) => "Wilt u dat een besluit over uw eigen situatie wordt herzien (bezwaar), of wilt u dat de gemeenteraad het beleid verandert?",
-        ((Bezwaar, Overig), Lang::Nl) => "Wilt u bezwaar maken tegen dit besluit, of heeft u er een vraag over?",
-        ((Melding, Raadsadres), Lang::Nl) => "Wilt u een probleem op straat melden, of wilt u de gemeenteraad vragen het beleid te veranderen?",
-        ((Raadsadres, Overig), Lang::Nl) => "Is dit bericht bedoeld voor de gemeenteraad, of heeft u een vraag aan de gemeente?",
-        ((Klacht, Melding), Lang::En) => "Would you like us to handle this as a complaint about how we dealt with it, or mainly to get the problem fixed?",
-        ((Klacht, Bezwaar), Lang::En) => "Do you disagree with the decision itself (then you can file an objection), or are you unhappy with how we treated you (a complaint)?",
-        ((Klacht, Raadsadres), Lang::En) => "Would you like the council to change the rule or policy, or are you unhappy with how the municipality treated you?",
-        ((Klacht, Overig), Lang::En) => "Would you like us to handle this as a complaint, or do you mainly have a question?",
-        ((Melding, Bezwaar), Lang::En) => "Would you like to report a problem, or do you disagree with a decision of the municipality?",
-        ((Melding, Overig), Lang::En) => "Would you like us to do something about this situation, or do you have a question?",
-        ((Bezwaar, Raadsadres), Lang::En) => "Would you like a decision about your own situation reviewed (an objection), or the council to change its policy?",
-        ((Bezwaar, Overig), Lang::En) => "Would you like to object to this decision, or do you have a question about it?",
-        ((Melding, Raadsadres), Lang::En) => "Would you like to report a problem in the street, or ask the council to change its policy?",
-        ((Raadsadres, Overig), Lang::En) => "Is this message meant for the municipal council, or do you have a question for the municipality?",
-        (_, Lang::Nl) => "Wat wilt u dat wij met uw bericht doen?",
-        (_, Lang::En) => "What would you like us to do with your message?",
-    };
-    s.to_string()
-}
-
-fn explain(
-    label: Label,
-    runner_up: Label,
-    doubtful: bool,
-    promoted: bool,
-    cues: &[Cue],
-    lang: Lang,
-    lexicon: &Lexicon,
-) -> String {
-    // Strongest families that support the label: weight × number of cues, first cue quoted.
-    let mut families: Vec<(Family, f32, &str)> = Vec::new();
-    for c in cues.iter().filter(|c| c.supports == label && !c.negated) {
-        match families.iter_mut().find(|(f, _, _)| *f == c.family) {
-            Some(entry) => entry.1 += lexicon.family(c.family).weight,
-            None => families.push((c.family, lexicon.family(c.family).weight, c.text.as_str())),
-        }
-    }
-    families.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let evidence: Vec<String> = families
-        .iter()
-        .take(3)
-        .map(|(f, _, t)| format!("{} (\"{}\")", lexicon.family(*f).name(lang), t))
-        .collect();
-    let head = match lang {
-        Lang::Nl => format!("Dit lijkt {}", label_phrase(label, lang)),
-        Lang::En => {
-            let mut s = format!("This looks like {}", label_phrase(label, lang));
-            if let Some(c) = s.get_mut(..1) {
-                c.make_ascii_uppercase();
-            }
-            s
-        }
-    };
-    let mut first = if promoted {
-        match lang {
-            Lang::Nl => format!(
-                "{head}: een herhaalde melding, en een herhaalde melding is vaak een klacht"
-            ),
-            Lang::En => {
-                format!("{head}: a repeated report, and a repeated report is often a complaint")
-            }
-        }
-    } else {
-        head
-    };
-    let elsewhere = cues
-        .iter()
-        .find(|c| c.supports != label && !c.negated && c.family != Family::Ontkenning);
-    if let (true, Some(c)) = (evidence.is_empty(), elsewhere) {
-        first.push_str(&match lang {
-            Lang::Nl => format!(
-                "; er staat een signaal voor {} in (\"{}\"), maar de formulering als geheel weegt zwaarder.",
-                c.supports, c.text
-            ),
-            Lang::En => format!(
-                "; there is a signal for {} (\"{}\"), but the wording as a whole weighs more.",
-                c.supports, c.text
-            ),
-        });
-    } else if evidence.is_empty() {
-        first.push_str(match lang {
-            Lang::Nl => "; er staan geen duidelijke signaalwoorden in, de formulering lijkt op eerdere berichten van dit soort.",
-            Lang::En => "; there are no clear signal words, the wording resembles earlier messages of this kind.",
-        });
-    } else {
-        let sep = if promoted { "; " } else { ": " };
-        first.push_str(sep);
-        first.push_str(&evidence.join(", "));
-        first.push('.');
-    }
-    let negation = cues.iter().any(|c| c.family == Family::Ontkenning);
-    let second = if doubtful {
-        match lang {
-            Lang::Nl => format!(
-                " Twijfel tussen {} en {}: vraag naar de bedoeling.",
-                label.as_str(),
-                runner_up.as_str()
-            ),
-            Lang::En => format!(
-                " In doubt between {} and {}: ask what the writer intends.",
-                label.as_str(),
-                runner_up.as_str()
-            ),
-        }
-    } else if negation && label == Label::Klacht {
-        match lang {
-            Lang::Nl => " De schrijver zegt geen klacht te willen indienen, maar de rest van het bericht wijst wel op ongenoegen over de aanpak.".to_string(),
-            Lang::En => " The writer says it is not a complaint, but the rest of the message shows dissatisfaction with how it was handled.".to_string(),
-        }
-    } else {
-        String::new()
-    };
-    first + &second
 }
 
 #[cfg(test)]
@@ -402,6 +283,71 @@ mod tests {
             d.clarifying_question.contains("klacht"),
             "{}",
             d.clarifying_question
+        );
+    }
+
+    #[test]
+    fn an_overig_about_another_body_says_where_to_refer() {
+        let d = decide(
+            [0.1, 0.05, 0.05, 0.02, 0.78],
+            &[
+                cue("Belastingdienst", Family::Instantie, Label::Overig),
+                cue("boos", Family::Ongenoegen, Label::Klacht),
+            ],
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert_eq!(d.label, Label::Overig);
+        let r = d.referral.expect("a referral");
+        assert_eq!(r.to.as_deref(), Some("de Belastingdienst"));
+        assert_eq!(
+            d.explanation,
+            "Dit lijkt over de Belastingdienst te gaan, niet over de gemeente: verwijs door."
+        );
+    }
+
+    #[test]
+    fn a_klacht_that_names_another_body_is_no_referral_but_doubt_asks_who() {
+        let sure = decide(
+            [0.8, 0.05, 0.05, 0.02, 0.08],
+            &[cue("UWV", Family::Instantie, Label::Overig)],
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert_eq!(sure.label, Label::Klacht);
+        assert!(sure.referral.is_none());
+        let doubt = decide(
+            [0.45, 0.05, 0.05, 0.02, 0.43],
+            &[cue("UWV", Family::Instantie, Label::Overig)],
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert!(doubt.needs_clarification);
+        assert!(
+            doubt.clarifying_question.contains("het UWV"),
+            "{}",
+            doubt.clarifying_question
+        );
+    }
+
+    #[test]
+    fn a_damage_claim_has_its_own_route() {
+        let d = decide(
+            [0.1, 0.1, 0.05, 0.0, 0.75],
+            &[cue("aansprakelijk", Family::Schadeclaim, Label::Overig)],
+            Lang::En,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        let r = d.referral.expect("a referral");
+        assert!(r.to.is_none());
+        assert!(
+            d.explanation.contains("claim for damages"),
+            "{}",
+            d.explanation
         );
     }
 

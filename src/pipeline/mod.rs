@@ -8,13 +8,14 @@
 //! - [`language`]: nl or en.
 //! - [`cues`]: lexicon phrases with family and supported label.
 //! - [`model`]: calibrated scores for the five labels.
-//! - [`decide`]: label, confidence, clarification, explanation.
+//! - [`decide`]: label, confidence, clarification, referral; [`explain`] words them.
 //!
 //! Stages do not call each other; [`Pipeline`] runs them in order and maps cue offsets from
 //! the evidence text back to the original text.
 
 pub mod cues;
 pub mod decide;
+pub mod explain;
 pub mod language;
 pub mod model;
 pub mod normalize;

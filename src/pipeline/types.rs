@@ -39,11 +39,16 @@ pub enum Family {
     Dank,
     /// Negation ("geen klacht", "not a complaint").
     Ontkenning,
+    /// A body that does not act for the municipality (Belastingdienst, CAK, UWV, NS, a
+    /// woningcorporatie): the municipality can only refer the writer (`data/lexicon/instanties.toml`).
+    Instantie,
+    /// A claim for damages (aansprakelijkstelling): it has its own legal route.
+    Schadeclaim,
 }
 
 impl Family {
     /// All families, in feature order.
-    pub const ALL: [Family; 14] = [
+    pub const ALL: [Family; 16] = [
         Family::Ongenoegen,
         Family::Herhaling,
         Family::Verwachting,
@@ -58,6 +63,8 @@ impl Family {
         Family::Vraag,
         Family::Dank,
         Family::Ontkenning,
+        Family::Instantie,
+        Family::Schadeclaim,
     ];
 
     /// Position in [`Family::ALL`].
@@ -82,6 +89,8 @@ impl Family {
             Family::Vraag => "vraag",
             Family::Dank => "dank",
             Family::Ontkenning => "ontkenning",
+            Family::Instantie => "instantie",
+            Family::Schadeclaim => "schadeclaim",
         }
     }
 }
@@ -102,7 +111,7 @@ impl FromStr for Family {
             .ok_or_else(|| UnknownName {
                 kind: "cue family",
                 value: s.to_string(),
-                expected: "ongenoegen, herhaling, verwachting, bejegening, proces, sarcasme, klachtwoord, besluit, raad, object, situatie, vraag, dank, ontkenning",
+                expected: "ongenoegen, herhaling, verwachting, bejegening, proces, sarcasme, klachtwoord, besluit, raad, object, situatie, vraag, dank, ontkenning, instantie, schadeclaim",
             })
     }
 }

@@ -80,25 +80,25 @@ pub fn embeddings(
         .collect()
 }
 
-/// Train the head on the embeddings: probes on `train_idx` for each L2 penalty of [`L2_GRID`],
-/// calibrated and compared on `held_idx` (the best head alone wins); the blend
-/// weight α with the sparse model is chosen on the held-out split (best macro-F1, then the
-/// smaller α), using `held_sparse`, the held-out probabilities of the sparse model trained on
-/// `train_idx`; then the final head on everything with the probe's temperatures and α.
-#[allow(clippy::too_many_arguments)]
+/// Train the head on the embeddings (indexed like `labels`): probes on `train_idx` for each L2
+/// penalty of [`L2_GRID`] (side by side on the cores), calibrated and compared on `held_idx`
+/// (the best head alone wins); the blend weight α with the sparse model is chosen on the
+/// held-out split (best macro-F1, then the smaller α), using `held_sparse`, the held-out
+/// probabilities of the sparse model trained on `train_idx`; then the final head on everything
+/// with the probe's temperatures and α.
 pub fn train_head(
     labels: &[Label],
-    evidence: &[String],
+    embeddings: &[Vec<f32>],
     train_idx: &[usize],
     held_idx: &[usize],
     held_sparse: &[LabelScores],
-    encoder: &Encoder,
-    cache_dir: &Path,
     progress: Progress<'_>,
-) -> Result<(Head, HeldoutScores, f32)> {
-    let texts: Vec<&str> = evidence.iter().map(String::as_str).collect();
-    let emb = embeddings(encoder, cache_dir, &texts, progress)?;
-    let data: Vec<(Vec<f32>, Label)> = emb.into_iter().zip(labels.iter().copied()).collect();
+) -> (Head, HeldoutScores, f32) {
+    let data: Vec<(Vec<f32>, Label)> = embeddings
+        .iter()
+        .cloned()
+        .zip(labels.iter().copied())
+        .collect();
     let pick = |idx: &[usize]| -> Vec<(Vec<f32>, Label)> {
         idx.iter().map(|&i| data[i].clone()).collect()
     };
@@ -121,16 +121,40 @@ pub fn train_head(
     };
     // The L2 penalty: the head alone, best held-out macro-F1 (ties: the stronger penalty).
     let steps = L2_GRID.len() + 1;
+    progress(0, steps, "head");
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let probes: Vec<(Head, Vec<LabelScores>, HeadOptions)> = L2_GRID
+        .chunks(L2_GRID.len().div_ceil(threads))
+        .flat_map(|part| {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = part
+                    .iter()
+                    .map(|&l2| {
+                        let (train, held) = (&train, &held);
+                        s.spawn(move || {
+                            let hopts = HeadOptions {
+                                l2,
+                                ..HeadOptions::default()
+                            };
+                            let mut probe = Head::train(train, &hopts);
+                            probe.calibrate(held);
+                            let probs: Vec<LabelScores> =
+                                held.iter().map(|(x, _)| probe.predict(x)).collect();
+                            (probe, probs, hopts)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("head thread"))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
     let mut chosen: Option<(Head, Vec<LabelScores>, f64, HeadOptions)> = None;
-    for (i, &l2) in L2_GRID.iter().enumerate() {
-        progress(i, steps, "head");
-        let hopts = HeadOptions {
-            l2,
-            ..HeadOptions::default()
-        };
-        let mut probe = Head::train(&train, &hopts);
-        probe.calibrate(&held);
-        let probs: Vec<LabelScores> = held.iter().map(|(x, _)| probe.predict(x)).collect();
+    for (probe, probs, hopts) in probes {
         let f1 = score(&probs).macro_f1;
         if chosen.as_ref().is_none_or(|c| f1 >= c.2 - 1e-9) {
             chosen = Some((probe, probs, f1, hopts));
@@ -171,7 +195,7 @@ pub fn train_head(
     head.alpha = probe.alpha;
     head.blend_temperature = probe.blend_temperature;
     progress(steps, steps, "head");
-    Ok((
+    (
         head,
         HeldoutScores {
             count: held.len(),
@@ -181,5 +205,5 @@ pub fn train_head(
             klacht_recall: m.labels["klacht"].recall,
         },
         hopts.l2,
-    ))
+    )
 }

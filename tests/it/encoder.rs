@@ -13,7 +13,7 @@ fn encoder_on(runtime: Runtime) -> Arc<Encoder> {
     let dir = std::env::var_os("HERKEN_ENCODER_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(herken::fetch::default_encoder_dir);
-    let e = load_shared(&dir, runtime)
+    let e = load_shared(&dir, runtime, None)
         .unwrap_or_else(|e| panic!("{e}: run `herken model fetch` (scripts/setup.sh does)"));
     assert_eq!(e.runtime(), runtime);
     e

@@ -3,6 +3,8 @@
 mod cli;
 mod corpus;
 mod encoder;
+#[cfg(feature = "libtorch")]
+mod finetune;
 mod grpc;
 mod intake;
 mod load;

@@ -1,5 +1,8 @@
-//! The lexicon: reviewable TOML files in `data/lexicon/` (families.toml, nl.toml, en.toml),
-//! compiled once into one case-insensitive regex per family and language.
+//! The lexicon: reviewable TOML files in `data/lexicon/` (families.toml, nl.toml, en.toml,
+//! instanties.toml), compiled once into one case-insensitive regex per family and language.
+//! The family `instantie` comes from instanties.toml (bodies that do not act for the
+//! municipality, with their names), in both languages, so that an explanation can name the
+//! body to refer the writer to ([`Lexicon::body`]).
 //!
 //! The files are built into the binary, so it runs from any directory; `lexicon_dir` in the
 //! configuration loads another copy instead (a complaint coordinator's edits, say) without a
@@ -20,6 +23,42 @@ use crate::pipeline::types::Family;
 const BUILTIN_FAMILIES: &str = include_str!("../../../data/lexicon/families.toml");
 const BUILTIN_NL: &str = include_str!("../../../data/lexicon/nl.toml");
 const BUILTIN_EN: &str = include_str!("../../../data/lexicon/en.toml");
+const BUILTIN_BODIES: &str = include_str!("../../../data/lexicon/instanties.toml");
+
+/// A body that does not act for the municipality (instanties.toml).
+#[derive(Debug, Clone)]
+pub struct Body {
+    /// Its name in a Dutch sentence ("de Belastingdienst").
+    pub nl: String,
+    /// Its name in an English sentence.
+    pub en: String,
+    re: Regex,
+}
+
+impl Body {
+    /// The name to use in `lang`.
+    pub fn name(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Nl => &self.nl,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBodies {
+    body: Vec<RawBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBody {
+    nl: String,
+    en: String,
+    #[serde(rename = "match")]
+    patterns: Vec<String>,
+}
 
 /// What a family means, from families.toml.
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +99,7 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct Lexicon {
     info: Vec<FamilyInfo>,
+    bodies: Vec<Body>,
     nl: Vec<(Family, Regex)>,
     en: Vec<(Family, Regex)>,
     phrase_count: usize,
@@ -73,10 +113,11 @@ impl Lexicon {
             ("built-in families.toml", BUILTIN_FAMILIES),
             ("built-in nl.toml", BUILTIN_NL),
             ("built-in en.toml", BUILTIN_EN),
+            ("built-in instanties.toml", BUILTIN_BODIES),
         )
     }
 
-    /// Load the three files from `dir`.
+    /// Load the four files from `dir`.
     pub fn from_dir(dir: &Path) -> Result<Lexicon> {
         let read = |name: &str| -> Result<(String, String)> {
             let path = dir.join(name);
@@ -86,10 +127,21 @@ impl Lexicon {
         let (fam_name, fam) = read("families.toml")?;
         let (nl_name, nl) = read("nl.toml")?;
         let (en_name, en) = read("en.toml")?;
-        Lexicon::parse((&fam_name, &fam), (&nl_name, &nl), (&en_name, &en))
+        let (b_name, bodies) = read("instanties.toml")?;
+        Lexicon::parse(
+            (&fam_name, &fam),
+            (&nl_name, &nl),
+            (&en_name, &en),
+            (&b_name, &bodies),
+        )
     }
 
-    fn parse(families: (&str, &str), nl: (&str, &str), en: (&str, &str)) -> Result<Lexicon> {
+    fn parse(
+        families: (&str, &str),
+        nl: (&str, &str),
+        en: (&str, &str),
+        bodies: (&str, &str),
+    ) -> Result<Lexicon> {
         let raw: BTreeMap<String, FamilyInfo> =
             toml::from_str(families.1).map_err(|e| Error::Lexicon {
                 file: families.0.to_string(),
@@ -115,20 +167,29 @@ impl Lexicon {
                 })
             })
             .collect::<Result<_>>()?;
-        let (nl_re, n1) = compile_language(nl.0, nl.1)?;
-        let (en_re, n2) = compile_language(en.0, en.1)?;
+        let (mut nl_re, n1) = compile_language(nl.0, nl.1)?;
+        let (mut en_re, n2) = compile_language(en.0, en.1)?;
+        let (bodies_compiled, family_re, n3) = compile_bodies(bodies.0, bodies.1)?;
+        nl_re.push((Family::Instantie, family_re.clone()));
+        en_re.push((Family::Instantie, family_re));
         let mut hasher = Sha256::new();
-        for part in [families.1, nl.1, en.1] {
+        for part in [families.1, nl.1, en.1, bodies.1] {
             hasher.update(part.as_bytes());
             hasher.update([0]);
         }
         Ok(Lexicon {
             info,
+            bodies: bodies_compiled,
             nl: nl_re,
             en: en_re,
-            phrase_count: n1 + n2,
+            phrase_count: n1 + n2 + n3,
             sha256: hex::encode(hasher.finalize()),
         })
+    }
+
+    /// The body an `instantie` cue's text names.
+    pub fn body(&self, cue_text: &str) -> Option<&Body> {
+        self.bodies.iter().find(|b| b.re.is_match(cue_text))
     }
 
     /// What `family` means.
@@ -165,6 +226,63 @@ impl Lexicon {
     }
 }
 
+/// One alternation of `phrases` on word boundaries, longest first.
+fn alternation(file: &str, what: &str, phrases: &mut Vec<String>) -> Result<Regex> {
+    for p in phrases.iter() {
+        if p.trim().is_empty() {
+            return Err(Error::Lexicon {
+                file: file.to_string(),
+                problem: format!("{what}: empty phrase"),
+            });
+        }
+        Regex::new(p).map_err(|e| Error::Lexicon {
+            file: file.to_string(),
+            problem: format!("{what}, phrase {p:?}: {e}"),
+        })?;
+    }
+    // Longer phrases first, so an alternation prefers "al drie keer gemeld" over "al".
+    phrases.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    phrases.dedup();
+    let pattern = format!(r"\b(?:{})\b", phrases.join("|"));
+    RegexBuilder::new(&pattern)
+        .case_insensitive(true)
+        .size_limit(64 << 20)
+        .build()
+        .map_err(|e| Error::Lexicon {
+            file: file.to_string(),
+            problem: format!("{what}: {e}"),
+        })
+}
+
+/// The bodies of instanties.toml, and the `instantie` family's regex over all of them.
+fn compile_bodies(file: &str, text: &str) -> Result<(Vec<Body>, Regex, usize)> {
+    let raw: RawBodies = toml::from_str(text).map_err(|e| Error::Lexicon {
+        file: file.to_string(),
+        problem: e.to_string(),
+    })?;
+    let mut all = Vec::new();
+    let mut bodies = Vec::new();
+    for b in raw.body {
+        let mut phrases = b.patterns.clone();
+        if phrases.is_empty() {
+            return Err(Error::Lexicon {
+                file: file.to_string(),
+                problem: format!("body {:?}: no match phrases", b.nl),
+            });
+        }
+        let re = alternation(file, &format!("body {:?}", b.nl), &mut phrases)?;
+        all.extend(b.patterns);
+        bodies.push(Body {
+            nl: b.nl,
+            en: b.en,
+            re,
+        });
+    }
+    let count = all.len();
+    let family = alternation(file, "family instantie", &mut all)?;
+    Ok((bodies, family, count))
+}
+
 fn compile_language(file: &str, text: &str) -> Result<(Vec<(Family, Regex)>, usize)> {
     let raw: BTreeMap<String, Vec<String>> = toml::from_str(text).map_err(|e| Error::Lexicon {
         file: file.to_string(),
@@ -179,31 +297,14 @@ fn compile_language(file: &str, text: &str) -> Result<(Vec<(Family, Regex)>, usi
                     file: file.to_string(),
                     problem: e.to_string(),
                 })?;
-        for p in &phrases {
-            if p.trim().is_empty() {
-                return Err(Error::Lexicon {
-                    file: file.to_string(),
-                    problem: format!("family {name}: empty phrase"),
-                });
-            }
-            Regex::new(p).map_err(|e| Error::Lexicon {
+        if family == Family::Instantie {
+            return Err(Error::Lexicon {
                 file: file.to_string(),
-                problem: format!("family {name}, phrase {p:?}: {e}"),
-            })?;
+                problem: "family instantie takes its phrases from instanties.toml".into(),
+            });
         }
         count += phrases.len();
-        // Longer phrases first, so an alternation prefers "al drie keer gemeld" over "al".
-        phrases.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        phrases.dedup();
-        let pattern = format!(r"\b(?:{})\b", phrases.join("|"));
-        let re = RegexBuilder::new(&pattern)
-            .case_insensitive(true)
-            .size_limit(64 << 20)
-            .build()
-            .map_err(|e| Error::Lexicon {
-                file: file.to_string(),
-                problem: format!("family {name}: {e}"),
-            })?;
+        let re = alternation(file, &format!("family {name}"), &mut phrases)?;
         out.push((family, re));
     }
     Ok((out, count))
@@ -228,6 +329,7 @@ mod tests {
             ("f.toml", BUILTIN_FAMILIES),
             ("nl.toml", "boosheid = ['boos']"),
             ("en.toml", ""),
+            ("b.toml", BUILTIN_BODIES),
         )
         .unwrap_err()
         .to_string();
@@ -240,10 +342,54 @@ mod tests {
             ("f.toml", BUILTIN_FAMILIES),
             ("nl.toml", "ongenoegen = ['(boos']"),
             ("en.toml", ""),
+            ("b.toml", BUILTIN_BODIES),
         )
         .unwrap_err()
         .to_string();
         assert!(err.contains("(boos"), "{err}");
+    }
+
+    #[test]
+    fn bodies_are_found_and_named_in_both_languages() {
+        let lex = Lexicon::builtin().unwrap();
+        let text = "Ik ben woedend op de Belastingdienst en het UWV.";
+        let bodies: Vec<&str> = lex
+            .find(text, Lang::Nl)
+            .iter()
+            .filter(|h| h.family == Family::Instantie)
+            .map(|h| lex.body(&text[h.start..h.end]).unwrap().nl.as_str())
+            .collect();
+        assert_eq!(bodies, ["de Belastingdienst", "het UWV"]);
+        let en = "My landlord ignores me.";
+        let h = lex.find(en, Lang::En);
+        let h = h.iter().find(|h| h.family == Family::Instantie).unwrap();
+        assert_eq!(
+            lex.body(&en[h.start..h.end]).unwrap().en,
+            "the housing corporation or landlord"
+        );
+        // Capitals only where the word has another meaning: "een duo" is no DUO.
+        assert!(lex
+            .find("Een duo jongeren gooide stenen.", Lang::Nl)
+            .iter()
+            .all(|h| h.family != Family::Instantie));
+        // Bodies acting for the municipality are not other bodies.
+        assert!(lex
+            .find("De regiotaxi kwam weer niet.", Lang::Nl)
+            .iter()
+            .all(|h| h.family != Family::Instantie));
+    }
+
+    #[test]
+    fn a_body_without_phrases_or_with_a_bad_one_is_named() {
+        let err = Lexicon::parse(
+            ("f.toml", BUILTIN_FAMILIES),
+            ("nl.toml", BUILTIN_NL),
+            ("en.toml", BUILTIN_EN),
+            ("b.toml", "[[body]]\nnl = 'X'\nen = 'X'\nmatch = ['(x']"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("b.toml") && err.contains("(x"), "{err}");
     }
 
     #[test]

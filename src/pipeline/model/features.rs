@@ -193,7 +193,7 @@ pub fn extract(input: &ModelInput<'_>, dim_bits: u32) -> SparseVec {
 mod tests {
     use super::*;
 
-    fn input<'a>(text: &'a str, counts: &'a [u32; 14]) -> ModelInput<'a> {
+    fn input<'a>(text: &'a str, counts: &'a [u32; Family::ALL.len()]) -> ModelInput<'a> {
         ModelInput {
             text,
             subject: "",
@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn indices_are_sorted_unique_and_in_range() {
-        let counts = [0; 14];
+        let counts = [0; Family::ALL.len()];
         let v = extract(
             &input("De lantaarnpaal is kapot, de lantaarnpaal!", &counts),
             12,
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn deterministic() {
-        let counts = [1; 14];
+        let counts = [1; Family::ALL.len()];
         let a = extract(&input("Ik ben teleurgesteld.", &counts), 18);
         let b = extract(&input("Ik ben teleurgesteld.", &counts), 18);
         assert_eq!(a, b);
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn empty_text_still_has_bias_and_facts() {
-        let counts = [0; 14];
+        let counts = [0; Family::ALL.len()];
         let v = extract(&input("", &counts), 18);
         assert!(v.idx.len() >= 3);
     }

@@ -41,6 +41,47 @@ pub struct EncoderInfo {
     pub l2: f32,
     /// The combination's scores on the held-out split.
     pub heldout: HeldoutScores,
+    /// How the encoder's top layers were fine-tuned, when they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fine_tune: Option<FineTuneInfo>,
+}
+
+/// What fine-tuning measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FineTuneReport {
+    /// Held-out macro-F1 of the temporary head after each epoch.
+    pub heldout_macro_f1: Vec<f64>,
+    /// Mean training loss of each epoch.
+    pub train_loss: Vec<f64>,
+    /// The epoch kept (1-based).
+    pub best_epoch: usize,
+}
+
+/// The fine-tuned top layers (`encoder-top.safetensors`): on what, how, and how well.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FineTuneInfo {
+    /// The base encoder the layers were trained on.
+    pub base_encoder: String,
+    /// How many top layers were trained.
+    pub layers: usize,
+    /// Peak learning rate of the layers.
+    pub learning_rate: f64,
+    /// Peak learning rate of the temporary head.
+    pub head_learning_rate: f64,
+    /// Epochs run (the best on the held-out split was kept).
+    pub epochs: usize,
+    /// Texts per step.
+    pub batch_size: usize,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Share of warm-up steps.
+    pub warmup: f64,
+    /// libtorch threads.
+    pub threads: usize,
+    /// SHA-256 of encoder-top.safetensors, hex.
+    pub top_sha256: String,
+    /// Per-epoch held-out scores and losses.
+    pub report: FineTuneReport,
 }
 
 /// What `herken train` wrote.
@@ -58,6 +99,9 @@ pub struct Manifest {
     pub corpus_count: usize,
     /// Messages per label.
     pub corpus_labels: std::collections::BTreeMap<String, usize>,
+    /// Messages per genre.
+    #[serde(default)]
+    pub corpus_genres: std::collections::BTreeMap<String, usize>,
     /// SHA-256 of the lexicon used for the cue features, hex.
     pub lexicon_sha256: String,
     /// Shuffling seed.
@@ -71,13 +115,21 @@ pub struct Manifest {
     /// Strength of the lexicon prior the model was trained with (0: none).
     #[serde(default)]
     pub prior_strength: f32,
+    /// Share of training messages whose channel was hidden from the sparse model.
+    #[serde(default)]
+    pub channel_dropout: f32,
     /// SHA-256 of the weights file, hex.
     pub weights_sha256: String,
     /// Scores on the held-out split (20 %, stratified, same seed).
     pub heldout: HeldoutScores,
-    /// The encoder head trained with this sparse model, if any.
+    /// The encoder head trained with this sparse model, if any (on the fine-tuned encoder
+    /// when there is one).
     #[serde(default)]
     pub encoder: Option<EncoderInfo>,
+    /// With fine-tuning: the head on the frozen encoder (`encoder-head-frozen.bin`), for
+    /// `herken eval --compare`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder_frozen: Option<EncoderInfo>,
 }
 
 impl Manifest {

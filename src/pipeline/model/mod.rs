@@ -31,6 +31,8 @@ use crate::pipeline::types::{Family, LabelScores};
 pub const SPARSE_FILE: &str = "sparse-lr.bin";
 /// File name of the encoder head inside a model directory.
 pub const HEAD_FILE: &str = "encoder-head.bin";
+/// File name of the head on the frozen encoder, when the main head is on a fine-tuned one.
+pub const FROZEN_HEAD_FILE: &str = "encoder-head-frozen.bin";
 
 /// Something that scores a message for the five labels.
 pub trait Scorer: Send + Sync + std::fmt::Debug {
@@ -169,7 +171,7 @@ pub fn load_sparse(dir: &Path, lexicon: &Lexicon) -> Result<SparseScorer> {
 /// their probabilities (see [`head`]); or, for comparison, the encoder head alone.
 #[derive(Debug)]
 pub struct EncoderScorer {
-    encoder: std::sync::Arc<encoder::Encoder>,
+    encoder: std::sync::Arc<dyn encoder::Embedder>,
     sparse: SparseScorer,
     head: head::Head,
     head_alone: bool,
@@ -178,7 +180,7 @@ pub struct EncoderScorer {
 
 impl EncoderScorer {
     /// Whether `head` was trained for inputs of `encoder`.
-    pub fn check(encoder: &encoder::Encoder, head: &head::Head) -> Result<()> {
+    pub fn check(encoder: &dyn encoder::Embedder, head: &head::Head) -> Result<()> {
         let want = encoder.dim();
         if head.dim() != want {
             return Err(Error::Model(format!(
@@ -191,7 +193,7 @@ impl EncoderScorer {
 
     /// Combine a loaded encoder, the sparse scorer and a head trained for them (see [`EncoderScorer::check`]).
     pub fn new(
-        encoder: std::sync::Arc<encoder::Encoder>,
+        encoder: std::sync::Arc<dyn encoder::Embedder>,
         sparse: SparseScorer,
         head: head::Head,
     ) -> EncoderScorer {
@@ -208,7 +210,7 @@ impl EncoderScorer {
     /// The encoder head alone, without the sparse model (which answers only when the encoder
     /// fails on a message): the "encoder head" row of `herken eval --compare`.
     pub fn head_alone(
-        encoder: std::sync::Arc<encoder::Encoder>,
+        encoder: std::sync::Arc<dyn encoder::Embedder>,
         sparse: SparseScorer,
         head: head::Head,
     ) -> EncoderScorer {

@@ -61,6 +61,10 @@ pub struct TrainOptions {
     pub balance_classes: bool,
     /// Strength of the lexicon prior added to the logits (0: none).
     pub prior_strength: f32,
+    /// Share of training messages whose channel the model is not shown (0..1). Public texts
+    /// (news, petitions, posts) come without one, and so do many messages in use: without this
+    /// the missing channel itself would teach the model a genre.
+    pub channel_dropout: f32,
 }
 
 impl Default for TrainOptions {
@@ -73,6 +77,7 @@ impl Default for TrainOptions {
             seed: 20261121,
             balance_classes: true,
             prior_strength: 1.0,
+            channel_dropout: 0.5,
         }
     }
 }

@@ -75,17 +75,36 @@ impl Weights<'_> {
             .0
             .tensor(name)
             .with_context(|| format!("tensor {name} missing"))?;
-        if t.dtype() != safetensors::Dtype::F32 || t.shape() != shape {
-            bail!(
-                "tensor {name}: {:?} {:?}, expected F32 {shape:?}",
-                t.dtype(),
-                t.shape()
-            );
+        if t.shape() != shape {
+            bail!("tensor {name}: shape {:?}, expected {shape:?}", t.shape());
         }
-        Ok(t.data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect())
+        match t.dtype() {
+            safetensors::Dtype::F32 => Ok(t
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect()),
+            // Fine-tuned layers are stored in half precision (models/encoder-top.safetensors).
+            safetensors::Dtype::F16 => Ok(t
+                .data()
+                .chunks_exact(2)
+                .map(|b| crate::pipeline::model::half::f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect()),
+            other => bail!("tensor {name}: {other:?}, expected F32 or F16"),
+        }
+    }
+    fn layer(&self, l: usize, h: usize, ff: usize) -> Result<Layer> {
+        let p = format!("encoder.layer.{l}");
+        Ok(Layer {
+            q: self.linear(&format!("{p}.attention.self.query"), h, h)?,
+            k: self.linear(&format!("{p}.attention.self.key"), h, h)?,
+            v: self.linear(&format!("{p}.attention.self.value"), h, h)?,
+            ao: self.linear(&format!("{p}.attention.output.dense"), h, h)?,
+            aln: self.norm(&format!("{p}.attention.output.LayerNorm"), h)?,
+            fi: self.linear(&format!("{p}.intermediate.dense"), ff, h)?,
+            fo: self.linear(&format!("{p}.output.dense"), h, ff)?,
+            oln: self.norm(&format!("{p}.output.LayerNorm"), h)?,
+        })
     }
     fn linear(&self, prefix: &str, n_out: usize, n_in: usize) -> Result<Linear> {
         Ok(Linear {
@@ -104,9 +123,15 @@ impl Weights<'_> {
 }
 
 impl Encoder {
-    /// Load `config` (parsed config.json) and model.safetensors from `dir`; `threads` ≥ 1 splits the
-    /// matrix products over that many threads.
-    pub fn load(dir: &Path, config: BertConfig, threads: usize) -> Result<Encoder> {
+    /// Load `config` (parsed config.json) and model.safetensors from `dir`, with the layers of
+    /// `top` (fine-tuned, see [`super::TopLayers`]) in place of the base ones; `threads` ≥ 1
+    /// splits the matrix products over that many threads.
+    pub fn load(
+        dir: &Path,
+        config: BertConfig,
+        top: Option<&super::TopLayers>,
+        threads: usize,
+    ) -> Result<Encoder> {
         if config.hidden_act != "gelu" {
             bail!(
                 "hidden_act {} unsupported (only exact gelu)",
@@ -126,18 +151,24 @@ impl Encoder {
                 .with_context(|| format!("parsing {}", path.display()))?,
         );
         let (h, ff) = (config.hidden_size, config.intermediate_size);
+        let top_st = match top {
+            Some(t) => Some(Weights(
+                SafeTensors::deserialize(&t.bytes)
+                    .with_context(|| format!("parsing {}", t.path.display()))?,
+            )),
+            None => None,
+        };
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for l in 0..config.num_hidden_layers {
-            let p = format!("encoder.layer.{l}");
-            layers.push(Layer {
-                q: st.linear(&format!("{p}.attention.self.query"), h, h)?,
-                k: st.linear(&format!("{p}.attention.self.key"), h, h)?,
-                v: st.linear(&format!("{p}.attention.self.value"), h, h)?,
-                ao: st.linear(&format!("{p}.attention.output.dense"), h, h)?,
-                aln: st.norm(&format!("{p}.attention.output.LayerNorm"), h)?,
-                fi: st.linear(&format!("{p}.intermediate.dense"), ff, h)?,
-                fo: st.linear(&format!("{p}.output.dense"), h, ff)?,
-                oln: st.norm(&format!("{p}.output.LayerNorm"), h)?,
+            let from_top = top.is_some_and(|t| t.layers.contains(&l));
+            layers.push(match (&top_st, from_top) {
+                (Some(t), true) => t.layer(l, h, ff).with_context(|| {
+                    format!(
+                        "fine-tuned layer {l} in {}",
+                        top.expect("some").path.display()
+                    )
+                })?,
+                _ => st.layer(l, h, ff)?,
             });
         }
         let word = st.get("embeddings.word_embeddings.weight", &[config.vocab_size, h])?;

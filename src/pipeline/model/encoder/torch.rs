@@ -27,8 +27,9 @@ pub struct Encoder {
 unsafe impl Sync for Encoder {}
 
 impl Encoder {
-    /// Build rust-bert's BertModel from `dir`/config.json and load `dir`/model.safetensors.
-    pub fn load(dir: &Path, config_json: &[u8]) -> Result<Encoder> {
+    /// Build rust-bert's BertModel from `dir`/config.json and load `dir`/model.safetensors,
+    /// then the fine-tuned layers of `top` over the base ones.
+    pub fn load(dir: &Path, config_json: &[u8], top: Option<&super::TopLayers>) -> Result<Encoder> {
         let config: BertConfig =
             serde_json::from_slice(config_json).context("config.json is not a BERT config")?;
         // One thread per message, as the pure-Rust runtime: the server runs messages side by
@@ -43,6 +44,9 @@ impl Encoder {
         vs.load(&weights)
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| format!("loading {} into rust-bert", weights.display()))?;
+        if let Some(top) = top {
+            overwrite_layers(&vs, top)?;
+        }
         vs.freeze();
         Ok(Encoder { model, _vs: vs })
     }
@@ -75,4 +79,70 @@ impl Encoder {
         let normed = &mean / mean.norm().clamp_min(1e-12);
         Vec::<f32>::try_from(normed).map_err(|e| anyhow!("reading the embedding: {e}"))
     }
+}
+
+/// Copy the tensors of `top` (f16 or f32) into the variables of the same names, as f32. Every
+/// tensor of the file must name a variable of the replaced layers, with the same shape, and
+/// every variable of those layers must be given.
+pub fn overwrite_layers(vs: &VarStore, top: &super::TopLayers) -> Result<()> {
+    let st = safetensors::SafeTensors::deserialize(&top.bytes)
+        .with_context(|| format!("reading {}", top.path.display()))?;
+    let mut tensors = Vec::new();
+    for (name, view) in st.tensors() {
+        let kind = match view.dtype() {
+            safetensors::Dtype::F16 => Kind::Half,
+            safetensors::Dtype::F32 => Kind::Float,
+            other => {
+                return Err(anyhow!(
+                    "{}: tensor {name} is {other:?}",
+                    top.path.display()
+                ))
+            }
+        };
+        let size: Vec<i64> = view.shape().iter().map(|&x| x as i64).collect();
+        let t = Tensor::f_from_data_size(view.data(), &size, kind)
+            .map_err(|e| anyhow!("{}: tensor {name}: {e}", top.path.display()))?;
+        tensors.push((name, t));
+    }
+    let vars = vs.variables();
+    let prefixes: Vec<String> = top
+        .layers
+        .iter()
+        .map(|l| format!("encoder.layer.{l}."))
+        .collect();
+    let mut given = 0usize;
+    let _no_grad = tch::no_grad_guard();
+    for (name, t) in &tensors {
+        if !prefixes.iter().any(|p| name.starts_with(p)) {
+            return Err(anyhow!(
+                "{}: tensor {name} is not in the layers its metadata names",
+                top.path.display()
+            ));
+        }
+        let mut var = vars
+            .get(name)
+            .map(Tensor::shallow_clone)
+            .ok_or_else(|| anyhow!("{}: tensor {name} is not a BERT weight", top.path.display()))?;
+        if var.size() != t.size() {
+            return Err(anyhow!(
+                "{}: tensor {name} has shape {:?}, the model {:?}",
+                top.path.display(),
+                t.size(),
+                var.size()
+            ));
+        }
+        var.copy_(&t.to_kind(Kind::Float));
+        given += 1;
+    }
+    let wanted = vars
+        .keys()
+        .filter(|n| prefixes.iter().any(|p| n.starts_with(p)))
+        .count();
+    if given != wanted {
+        return Err(anyhow!(
+            "{}: {given} tensors for the named layers, {wanted} expected",
+            top.path.display()
+        ));
+    }
+    Ok(())
 }

@@ -1,0 +1,153 @@
+//! Fine-tuning the encoder's top layers (`herken train --fine-tune`) on a tiny set: the same
+//! seed gives the same layers, both runtimes load the file and compute what training computed,
+//! and layers trained on another base encoder are refused.
+
+use std::path::PathBuf;
+
+use herken::domain::Label;
+use herken::pipeline::model::encoder::{cosine, Encoder, Runtime, TopLayers};
+use herken::training::finetune::{boundary_states, fine_tune, save};
+use herken::training::FineTuneOptions;
+
+fn encoder_dir() -> PathBuf {
+    std::env::var_os("HERKEN_ENCODER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(herken::fetch::default_encoder_dir)
+}
+
+const TEXTS: [(&str, Label); 10] = [
+    (
+        "De lantaarnpaal bij het speelveld is kapot.",
+        Label::Melding,
+    ),
+    (
+        "Er ligt grofvuil naast de container op het plein.",
+        Label::Melding,
+    ),
+    (
+        "Een losse stoeptegel voor de bakker, iemand struikelde.",
+        Label::Melding,
+    ),
+    (
+        "Ik heb drie keer gebeld en niemand belt terug, schandalig.",
+        Label::Klacht,
+    ),
+    (
+        "De medewerker aan de balie was onbeschoft tegen mijn moeder.",
+        Label::Klacht,
+    ),
+    (
+        "Al maanden wacht ik op antwoord op mijn brief.",
+        Label::Klacht,
+    ),
+    (
+        "Hierbij teken ik bezwaar aan tegen de aanslag afvalstoffenheffing.",
+        Label::Bezwaar,
+    ),
+    (
+        "Geachte raadsleden, behoud het zwembad in ons dorp.",
+        Label::Raadsadres,
+    ),
+    ("Hoe laat is het gemeentehuis zaterdag open?", Label::Overig),
+    (
+        "Bedankt voor de snelle hulp met mijn paspoort!",
+        Label::Overig,
+    ),
+];
+
+#[test]
+fn fine_tuned_layers_are_reproducible_and_every_runtime_computes_what_training_did() {
+    let dir = encoder_dir();
+    let base = Encoder::load_on(&dir, Runtime::Libtorch)
+        .unwrap_or_else(|e| panic!("{e}: run `herken model fetch` (scripts/setup.sh does)"));
+    let cache = tempfile::tempdir().unwrap();
+    let texts: Vec<&str> = TEXTS.iter().map(|(t, _)| *t).collect();
+    let labels: Vec<Label> = TEXTS.iter().map(|(_, l)| *l).collect();
+    let opts = FineTuneOptions {
+        layers: 1,
+        epochs: 2,
+        batch_size: 4,
+        threads: 1,
+        ..FineTuneOptions::default()
+    };
+    let states = boundary_states(&dir, &base, 11, &texts, cache.path(), 2, &|_, _, _| {}).unwrap();
+    assert_eq!(states.len(), texts.len());
+    // The cache is used the second time (and gives the same states).
+    let again = boundary_states(&dir, &base, 11, &texts, cache.path(), 1, &|_, _, _| {}).unwrap();
+    assert_eq!(again.tokens(3), states.tokens(3));
+    let (train, held): (Vec<usize>, Vec<usize>) = (0..texts.len()).partition(|i| i % 3 != 0);
+    let out = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    let mut embedded = Vec::new();
+    for run in 0..2 {
+        let (model, report) = fine_tune(
+            &dir,
+            &states,
+            &labels,
+            &train,
+            &held,
+            &opts,
+            7,
+            &|_, _, _| {},
+        )
+        .unwrap();
+        assert_eq!(report.heldout_macro_f1.len(), 2);
+        assert!((1..=2).contains(&report.best_epoch));
+        let path = out.path().join(format!("top{run}.safetensors"));
+        let id = save(&model, &path, &base).unwrap();
+        assert!(id.starts_with(&format!("{}+top1@", base.id())), "{id}");
+        files.push(std::fs::read(&path).unwrap());
+        embedded.push(model.embed(&states, &[0, 3, 7]).unwrap());
+    }
+    assert_eq!(
+        files[0], files[1],
+        "the same seed must give the same layers"
+    );
+    let top = out.path().join("top0.safetensors");
+    let t = TopLayers::read(&top).unwrap();
+    assert_eq!(t.layers, [11]);
+    assert_eq!(t.base_encoder, base.id());
+    for runtime in Runtime::ALL.into_iter().filter(|r| r.available()) {
+        let e = Encoder::load_with_top(&dir, runtime, Some(&top)).unwrap();
+        assert_eq!(e.id(), t.encoder_id(base.id()));
+        assert_ne!(e.id(), base.id());
+        for (k, &i) in [0usize, 3, 7].iter().enumerate() {
+            let got = e.embed(texts[i]).unwrap();
+            let c = cosine(&got, &embedded[0][k]);
+            // Training runs the top layer on f16 boundary states; the runtimes on f32 ones.
+            assert!(c >= 0.999, "{runtime}: cosine {c:.5} for {:?}", texts[i]);
+            let moved = cosine(&got, &base.embed(texts[i]).unwrap());
+            assert!(
+                moved < 0.999_99,
+                "{runtime}: fine-tuning changed nothing ({moved})"
+            );
+        }
+    }
+}
+
+#[test]
+fn fine_tuned_layers_of_another_base_encoder_are_refused_by_name() {
+    let dir = encoder_dir();
+    let base = Encoder::load_on(&dir, Runtime::Rust).expect("encoder fetched");
+    // A file that claims another base encoder.
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("encoder-top.safetensors");
+    let data = vec![0u8; 8];
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F16, vec![4], &data).unwrap();
+    let meta = [
+        ("base_encoder".to_string(), "e5-small@00000000".to_string()),
+        ("layers".to_string(), "11".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let bytes = safetensors::serialize([("x", view)], &Some(meta)).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let err = Encoder::load_with_top(&dir, Runtime::Rust, Some(&path))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("e5-small@00000000") && err.contains(base.id()),
+        "{err}"
+    );
+}
