@@ -245,7 +245,10 @@ mod tests {
         let ran = Arc::new(AtomicBool::new(false));
         let r = ran.clone();
         let mut waiting = Box::pin(a.run(move || r.store(true, Ordering::SeqCst)));
-        let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(waiting.as_mut().poll(cx))).await;
+        let polled = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(waiting.as_mut(), cx))
+        })
+        .await;
         assert!(polled.is_pending(), "it waits for the slot");
         drop(waiting); // the caller went away
         drop(held);

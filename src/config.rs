@@ -224,11 +224,11 @@ pub struct Config {
     pub encoder_runtime: crate::pipeline::model::encoder::Runtime,
     /// Directory with lexicon files; `None` for the built-in lexicon.
     pub lexicon_dir: Option<PathBuf>,
-    /// Longest accepted message text, in characters (also in `limits`).
+    /// Longest accepted message text, in characters (what [`Config::limits`] reports).
     pub max_text_chars: usize,
-    /// Most requests in one ClassifyBatch (also in `limits`).
+    /// Most requests in one ClassifyBatch (what [`Config::limits`] reports).
     pub max_batch: usize,
-    /// Every limit on what callers send.
+    /// The other limits on what callers send; read them all through [`Config::limits`].
     pub limits: Limits,
     /// Keys, roles and TLS.
     pub access: AccessConfig,
@@ -250,6 +250,17 @@ pub struct Config {
     pub retention: chrono::Duration,
     /// Retention of every kind of data.
     pub retentions: Retention,
+}
+
+impl Config {
+    /// Every limit on what callers send, `max_text_chars` and `max_batch` included.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_text_chars: self.max_text_chars,
+            max_batch: self.max_batch,
+            ..self.limits.clone()
+        }
+    }
 }
 
 /// Default gRPC address.
@@ -738,6 +749,8 @@ mod example_tests {
             .filter(|l| l.contains(" = ") && !l.contains(':') || l.starts_with("addr"))
             // A build without libtorch refuses its documented default runtime.
             .filter(|l| cfg!(feature = "libtorch") || !l.starts_with("encoder_runtime"))
+            // Examples, not defaults: TLS files, and thread counts that follow the cores.
+            .filter(|l| !l.starts_with("tls_") && !l.starts_with("recognition_"))
             .map(|l| format!("{l}\n"))
             .collect();
         let raw: RawConfig =
@@ -753,5 +766,27 @@ mod example_tests {
             assert_eq!(documented.encoder_runtime, default.encoder_runtime);
         }
         assert_eq!(documented.log_format, default.log_format);
+        assert_eq!(documented.limits, default.limits);
+        assert_eq!(documented.retentions, default.retentions);
+        assert_eq!(documented.access, default.access);
+        assert_eq!(documented.admission.queue, 8 * documented.admission.threads);
+    }
+
+    /// Every option of the example file is read from its documented environment variable.
+    #[test]
+    fn every_example_option_has_its_environment_variable() {
+        let text = include_str!("../herken.toml.example");
+        for line in text.lines().filter_map(|l| l.strip_prefix("# ")) {
+            let Some((name, _)) = line.split_once(" = ") else {
+                continue;
+            };
+            if name.contains(' ') || name.contains(':') {
+                continue;
+            }
+            let var = format!("HERKEN_{}", name.to_ascii_uppercase());
+            let documented = text.contains(&var)
+                || text.contains(&format!("_{}", name.trim_start_matches("max_").to_ascii_uppercase()));
+            assert!(documented, "{name}: {var} is not documented");
+        }
     }
 }

@@ -98,7 +98,7 @@ pub async fn run_with(
     tracing::info!(store = %crate::store::describe(&config.store), "store open");
     let secret = crate::store::secret::load_for_store(&config.secret_file, store.history_rows().await?)?;
     let secret = Arc::new(secret);
-    let limits = config.limits.clone();
+    let limits = config.limits();
     let intake = crate::intake::Intake::new(Arc::new(store.clone()), recognizer.router().clone())
         .with_limits(limits.max_pull_items, limits.max_lease_seconds);
     let engine = crate::engine::Engine::new(

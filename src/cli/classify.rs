@@ -65,12 +65,12 @@ pub fn run(args: ClassifyArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let channel: Channel = args.channel.as_deref().unwrap_or("").parse()?;
     let mut message = if let Some(path) = &args.eml {
         let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        if raw.len() > config.limits.max_raw_email_bytes {
+        if raw.len() > config.limits().max_raw_email_bytes {
             anyhow::bail!(
                 "{}: {} bytes, more than the limit of {} (max_raw_email_bytes)",
                 path.display(),
                 raw.len(),
-                config.limits.max_raw_email_bytes
+                config.limits().max_raw_email_bytes
             );
         }
         let parsed = normalize::parse_raw_email_bounded(&raw, config.max_text_chars)

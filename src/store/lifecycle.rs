@@ -319,19 +319,34 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    /// Rows per table: (history, queue items, corrections), for tests and reports.
-    pub async fn counts(&self) -> Result<(u64, u64, u64)> {
-        let count = |sql: &'static str| async move {
-            let (n,): (i64,) = sqlx::query_as(sql)
-                .fetch_one(self.pool())
-                .await
-                .map_err(|e| store_error("counting rows", e))?;
-            Ok::<u64, Error>(n.max(0) as u64)
-        };
-        Ok((
-            count("SELECT COUNT(*) FROM history").await?,
-            count("SELECT COUNT(*) FROM queue_item").await?,
-            count("SELECT COUNT(*) FROM correction").await?,
-        ))
+    /// Rows per table, read in one statement (one snapshot), for tests and reports.
+    pub async fn counts(&self) -> Result<Counts> {
+        let (history, queue_items, corrections, audit): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM history), (SELECT COUNT(*) FROM queue_item), \
+             (SELECT COUNT(*) FROM correction), (SELECT COUNT(*) FROM audit)",
+        )
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| store_error("counting rows", e))?;
+        let n = |v: i64| v.max(0) as u64;
+        Ok(Counts {
+            history: n(history),
+            queue_items: n(queue_items),
+            corrections: n(corrections),
+            audit: n(audit),
+        })
     }
+}
+
+/// Rows per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Repeat history rows.
+    pub history: u64,
+    /// Queue items.
+    pub queue_items: u64,
+    /// Corrections.
+    pub corrections: u64,
+    /// Audit entries.
+    pub audit: u64,
 }

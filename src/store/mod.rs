@@ -42,7 +42,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use lifecycle::{AuditEntry, Erase, Erased, Expired};
+pub use lifecycle::{AuditEntry, Counts, Erase, Erased, Expired};
 
 use crate::error::{Error, Result};
 

@@ -39,14 +39,22 @@ pub(crate) type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
 
 impl Store {
     /// Begin a write transaction (see [`WriteTx`]).
+    ///
+    /// The `BEGIN` runs in a task of its own, so that it always finishes: sqlx 0.8 (PostgreSQL)
+    /// counts a transaction as open only once the server has answered `BEGIN`, so a caller
+    /// cancelled between sending it and the answer would return the connection to the pool
+    /// inside a transaction that nobody rolls back, and the next user's autocommit writes
+    /// would silently join it (found by the cancellation test). Finished in its own task, the
+    /// `Transaction` exists, and dropping it queues the `ROLLBACK`.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
         let begin = match self.backend() {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        self.pool()
-            .begin_with(begin)
+        let pool = self.pool().clone();
+        tokio::spawn(async move { pool.begin_with(begin).await })
             .await
+            .map_err(|e| Error::Internal(format!("beginning a transaction: {e}")))?
             .map_err(|e| store_error("beginning a transaction", e))
     }
 

@@ -1,10 +1,13 @@
 //! herken's integration tests: one binary, a module per concern.
 
+mod access;
 mod cli;
 mod corpus;
 mod encoder;
 mod grpc;
 mod intake;
+mod lifecycle;
+mod limits;
 mod load;
 mod offsets;
 mod repeat;

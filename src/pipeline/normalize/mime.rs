@@ -189,7 +189,6 @@ pub fn parse_raw_email_bounded(raw: &[u8], max_body_chars: usize) -> Result<Pars
 mod tests {
     use super::super::{normalize, TextKind};
     use super::*;
-    use crate::pipeline::normalize::html_to_text;
     use crate::domain::Channel;
 
     #[test]
