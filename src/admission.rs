@@ -152,8 +152,7 @@ impl Admission {
         let counters = self.counters.clone();
         let handle = tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            if abandoned.load(Ordering::Acquire) || deadline.is_some_and(|d| Instant::now() >= d)
-            {
+            if abandoned.load(Ordering::Acquire) || deadline.is_some_and(|d| Instant::now() >= d) {
                 counters.skipped.fetch_add(1, Ordering::Relaxed);
                 return None;
             }
@@ -234,7 +233,14 @@ mod tests {
         let out = with_deadline(Some(past), a.run(move || r.store(true, Ordering::SeqCst))).await;
         assert!(matches!(out, Err(Error::DeadlineExceeded(_))));
         assert!(!ran.load(Ordering::SeqCst));
-        assert_eq!(a.stats(), AdmissionStats { ran: 0, skipped: 1, refused: 0 });
+        assert_eq!(
+            a.stats(),
+            AdmissionStats {
+                ran: 0,
+                skipped: 1,
+                refused: 0
+            }
+        );
     }
 
     #[tokio::test]
@@ -263,7 +269,10 @@ mod tests {
         let mut m = tonic::metadata::MetadataMap::new();
         assert_eq!(grpc_deadline(&m, now), None);
         m.insert("grpc-timeout", "250m".parse().unwrap());
-        assert_eq!(grpc_deadline(&m, now), Some(now + Duration::from_millis(250)));
+        assert_eq!(
+            grpc_deadline(&m, now),
+            Some(now + Duration::from_millis(250))
+        );
         m.insert("grpc-timeout", "2S".parse().unwrap());
         assert_eq!(grpc_deadline(&m, now), Some(now + Duration::from_secs(2)));
         m.insert("grpc-timeout", "x".parse().unwrap());

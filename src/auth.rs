@@ -21,7 +21,7 @@
 //! ```
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -167,10 +167,7 @@ impl Keys {
                 .ok()
                 .and_then(|b| <[u8; 32]>::try_from(b).ok())
                 .ok_or_else(|| {
-                    Error::Config(format!(
-                        "key {:?}: sha256 is not 64 hex digits",
-                        e.name
-                    ))
+                    Error::Config(format!("key {:?}: sha256 is not 64 hex digits", e.name))
                 })?;
             hashes.push(bytes);
         }
@@ -210,7 +207,10 @@ impl Keys {
     /// Add a key for a new token; returns the token (shown once, never stored).
     pub fn add(&mut self, name: &str, roles: Vec<Role>) -> Result<String> {
         if name.trim().is_empty() {
-            return Err(Error::invalid("name", "is empty; name the system or person"));
+            return Err(Error::invalid(
+                "name",
+                "is empty; name the system or person",
+            ));
         }
         if self.entries.iter().any(|e| e.name == name) {
             return Err(Error::AlreadyExists(format!(
@@ -364,7 +364,7 @@ impl Access {
     }
 
     /// From the configuration: with keys, the keys file must hold at least one.
-    pub fn from_config(mode: AuthMode, keys_file: &PathBuf) -> Result<Access> {
+    pub fn from_config(mode: AuthMode, keys_file: &Path) -> Result<Access> {
         match mode {
             AuthMode::None => Ok(Access::open()),
             AuthMode::Keys => {
@@ -387,9 +387,8 @@ impl Access {
 
     /// Check a call to `path` with the given `authorization` header value.
     pub fn check(&self, path: &str, authorization: Option<&[u8]>) -> Result<Caller> {
-        let role = required_role(path).map_err(|()| {
-            Error::PermissionDenied(format!("no role grants {path}"))
-        })?;
+        let role = required_role(path)
+            .map_err(|()| Error::PermissionDenied(format!("no role grants {path}")))?;
         if self.mode == AuthMode::None {
             return Ok(Caller::anonymous());
         }
@@ -409,9 +408,7 @@ impl Access {
             })
             .map(str::trim)
             .ok_or_else(|| {
-                Error::Unauthenticated(
-                    "the authorization metadata is not `Bearer <token>`".into(),
-                )
+                Error::Unauthenticated("the authorization metadata is not `Bearer <token>`".into())
             })?;
         let key = self
             .keys

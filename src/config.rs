@@ -374,12 +374,8 @@ impl RawConfig {
                 "HERKEN_REPEAT_WINDOW_DAYS" => self.repeat_window_days = Some(parse(&k, &v)?),
                 "HERKEN_DUPLICATE_MINUTES" => self.duplicate_minutes = Some(parse(&k, &v)?),
                 "HERKEN_RETENTION_DAYS" => self.retention_days = Some(parse(&k, &v)?),
-                "HERKEN_QUEUE_RETENTION_DAYS" => {
-                    self.queue_retention_days = Some(parse(&k, &v)?)
-                }
-                "HERKEN_AUDIT_RETENTION_DAYS" => {
-                    self.audit_retention_days = Some(parse(&k, &v)?)
-                }
+                "HERKEN_QUEUE_RETENTION_DAYS" => self.queue_retention_days = Some(parse(&k, &v)?),
+                "HERKEN_AUDIT_RETENTION_DAYS" => self.audit_retention_days = Some(parse(&k, &v)?),
                 "HERKEN_AUTH" => self.auth = Some(v),
                 "HERKEN_KEYS_FILE" => self.keys_file = Some(v.into()),
                 "HERKEN_TLS_CERT" => self.tls_cert = Some(v.into()),
@@ -394,9 +390,7 @@ impl RawConfig {
                 "HERKEN_MAX_REQUEST_BYTES" => self.max_request_bytes = Some(parse(&k, &v)?),
                 "HERKEN_MAX_STREAM_ITEMS" => self.max_stream_items = Some(parse(&k, &v)?),
                 "HERKEN_STREAM_IDLE_SECONDS" => self.stream_idle_seconds = Some(parse(&k, &v)?),
-                "HERKEN_RECOGNITION_THREADS" => {
-                    self.recognition_threads = Some(parse(&k, &v)?)
-                }
+                "HERKEN_RECOGNITION_THREADS" => self.recognition_threads = Some(parse(&k, &v)?),
                 "HERKEN_RECOGNITION_QUEUE" => self.recognition_queue = Some(parse(&k, &v)?),
                 "HERKEN_MAX_PULL_ITEMS" => self.max_pull_items = Some(parse(&k, &v)?),
                 "HERKEN_MAX_LEASE_SECONDS" => self.max_lease_seconds = Some(parse(&k, &v)?),
@@ -535,13 +529,11 @@ impl RawConfig {
                 self.max_stream_items,
                 DEFAULT_MAX_STREAM_ITEMS,
             )?,
-            stream_idle: std::time::Duration::from_secs(
-                at_least_1(
-                    "stream_idle_seconds",
-                    self.stream_idle_seconds.map(|s| s as usize),
-                    DEFAULT_STREAM_IDLE_SECONDS as usize,
-                )? as u64,
-            ),
+            stream_idle: std::time::Duration::from_secs(at_least_1(
+                "stream_idle_seconds",
+                self.stream_idle_seconds.map(|s| s as usize),
+                DEFAULT_STREAM_IDLE_SECONDS as usize,
+            )? as u64),
             max_pull_items: at_least_1(
                 "max_pull_items",
                 self.max_pull_items.map(|v| v as usize),
@@ -561,7 +553,11 @@ impl RawConfig {
             )));
         }
         let threads = match self.recognition_threads {
-            Some(0) => return Err(Error::Config("recognition_threads must be at least 1".into())),
+            Some(0) => {
+                return Err(Error::Config(
+                    "recognition_threads must be at least 1".into(),
+                ))
+            }
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
@@ -785,7 +781,10 @@ mod example_tests {
             }
             let var = format!("HERKEN_{}", name.to_ascii_uppercase());
             let documented = text.contains(&var)
-                || text.contains(&format!("_{}", name.trim_start_matches("max_").to_ascii_uppercase()));
+                || text.contains(&format!(
+                    "_{}",
+                    name.trim_start_matches("max_").to_ascii_uppercase()
+                ));
             assert!(documented, "{name}: {var} is not documented");
         }
     }

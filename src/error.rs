@@ -120,7 +120,13 @@ impl Error {
     }
 
     /// A field over its limit: names the field, the size, the limit and the setting.
-    pub fn too_long(field: impl Into<String>, size: usize, unit: &str, limit: usize, setting: &str) -> Error {
+    pub fn too_long(
+        field: impl Into<String>,
+        size: usize,
+        unit: &str,
+        limit: usize,
+        setting: &str,
+    ) -> Error {
         Error::invalid(
             field,
             format!("has {size} {unit}, more than the limit of {limit} ({setting})"),

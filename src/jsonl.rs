@@ -71,20 +71,26 @@ pub fn parse_line(line: &[u8], fallback_id: &str) -> Result<Message, (String, St
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn extreme_timestamps_are_refused_with_the_id() {
-        for r in ["0001-01-01T00:00:00Z", "2100-01-01T00:00:00Z", "1969-12-31T23:59:59Z"] {
+        for r in [
+            "0001-01-01T00:00:00Z",
+            "2100-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
             let line = format!(r#"{{"id":"a","text":"x","received":"{r}"}}"#);
             let (id, e) = parse_line(line.as_bytes(), "line:1").unwrap_err();
             assert_eq!(id, "a");
             assert!(e.contains("1970"), "{e}");
         }
-        let ok = parse_line(br#"{"id":"a","text":"x","received":"2099-12-31T23:59:59Z"}"#, "l");
+        let ok = parse_line(
+            br#"{"id":"a","text":"x","received":"2099-12-31T23:59:59Z"}"#,
+            "l",
+        );
         assert!(ok.is_ok());
     }
 }

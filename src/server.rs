@@ -63,10 +63,8 @@ pub fn check_exposure(addr: std::net::SocketAddr, access: &AccessConfig) -> Resu
 fn tls_config(files: &crate::config::TlsFiles) -> Result<ServerTlsConfig> {
     let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| Error::io(p, e));
     crate::auth::warn_if_loose(&files.key);
-    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(
-        read(&files.cert)?,
-        read(&files.key)?,
-    ));
+    let mut tls =
+        ServerTlsConfig::new().identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?));
     if let Some(ca) = &files.client_ca {
         tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
     }
@@ -96,7 +94,8 @@ pub async fn run_with(
     let recognizer = Arc::new(recognizer);
     let store = crate::store::Store::open(&config.store).await?;
     tracing::info!(store = %crate::store::describe(&config.store), "store open");
-    let secret = crate::store::secret::load_for_store(&config.secret_file, store.history_rows().await?)?;
+    let secret =
+        crate::store::secret::load_for_store(&config.secret_file, store.history_rows().await?)?;
     let secret = Arc::new(secret);
     let limits = config.limits();
     let intake = crate::intake::Intake::new(Arc::new(store.clone()), recognizer.router().clone())
@@ -153,12 +152,8 @@ pub async fn run_with(
         .build_v1alpha()
         .map_err(|e| Error::Internal(format!("reflection: {e}")))?;
 
-    let classifier = ClassifierService::new(
-        engine,
-        limits.clone(),
-        admission,
-        Some(intake.clone()),
-    );
+    let classifier =
+        ClassifierService::new(engine, limits.clone(), admission, Some(intake.clone()));
     tracing::info!(
         %addr,
         tls = tls.is_some(),
@@ -229,7 +224,9 @@ async fn expire_old(store: crate::store::Store, retention: crate::config::Retent
                 audit = e.audit,
                 "data older than its retention removed"
             ),
-            Err(e) => tracing::warn!(error = %e, "removing data past its retention failed; will retry"),
+            Err(e) => {
+                tracing::warn!(error = %e, "removing data past its retention failed; will retry")
+            }
         }
     }
 }

@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest).into_owned();
-    let channel = if c % 2 == 0 { Channel::Email } else { Channel::Telefoon };
+    let channel = if c % 2 == 0 {
+        Channel::Email
+    } else {
+        Channel::Telefoon
+    };
     let message = Message::new(text.clone()).with_channel(channel);
     let classified = pipeline().classify(&message);
     let chars: Vec<char> = text.chars().collect();

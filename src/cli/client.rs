@@ -65,10 +65,9 @@ impl ClientArgs {
             }
             endpoint = endpoint.tls_config(tls).context("TLS configuration")?;
         }
-        let channel = endpoint
-            .connect()
-            .await
-            .with_context(|| format!("connecting to {} (is `herken serve` running?)", self.server))?;
+        let channel = endpoint.connect().await.with_context(|| {
+            format!("connecting to {} (is `herken serve` running?)", self.server)
+        })?;
         let bearer = match &self.token {
             Some(t) => Some(
                 format!("Bearer {}", t.trim())

@@ -89,7 +89,10 @@ pub fn run(args: KeyArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("no key named {name:?} in {}", path.display());
             }
             keys.save(&path)?;
-            println!("key {name:?} removed from {}; restart the server to apply", path.display());
+            println!(
+                "key {name:?} removed from {}; restart the server to apply",
+                path.display()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

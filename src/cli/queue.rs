@@ -177,10 +177,7 @@ pub fn run(args: QueueArgs) -> anyhow::Result<ExitCode> {
                     .into_inner();
                 println!("released {}", r.released);
                 if !r.not_held_item_ids.is_empty() {
-                    eprintln!(
-                        "not held by this key: {}",
-                        r.not_held_item_ids.join(", ")
-                    );
+                    eprintln!("not held by this key: {}", r.not_held_item_ids.join(", "));
                 }
                 if !r.unknown_item_ids.is_empty() || !r.not_held_item_ids.is_empty() {
                     eprintln!(

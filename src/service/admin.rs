@@ -38,8 +38,13 @@ impl pb::admin_server::Admin for AdminService {
         let who = caller(&request);
         let what = match request.into_inner().target {
             Some(pb::purge_request::Target::Sender(s)) => {
-                check_len("sender", &s, self.limits.max_sender_chars, "max_sender_chars")
-                    .map_err(status)?;
+                check_len(
+                    "sender",
+                    &s,
+                    self.limits.max_sender_chars,
+                    "max_sender_chars",
+                )
+                .map_err(status)?;
                 Erase::Sender(s)
             }
             Some(pb::purge_request::Target::MessageId(id)) => {

@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::domain::{Channel, Label, Message};
 use crate::config::Limits;
+use crate::domain::{Channel, Label, Message};
 use crate::error::{Error, Result};
 use crate::pb;
-use crate::service::check_len;
 use crate::pipeline::normalize;
 use crate::recognizer::Outcome;
+use crate::service::check_len;
 
 /// A request's message, its fields checked, and its raw e-mail when the text is to be taken
 /// from it (decoding is CPU work: [`decode_email`] runs it off the async threads).
@@ -29,11 +29,7 @@ pub const LATEST: i64 = 4_102_444_800;
 
 /// A domain message from a request's message; `field` names it in errors. Every field is
 /// checked against `limits` before anything is decoded.
-pub fn message_from_pb(
-    m: Option<pb::Message>,
-    field: &str,
-    limits: &Limits,
-) -> Result<Incoming> {
+pub fn message_from_pb(m: Option<pb::Message>, field: &str, limits: &Limits) -> Result<Incoming> {
     let m = m.ok_or_else(|| Error::invalid(field, "is missing"))?;
     let channel = channel_from_pb(m.channel).ok_or_else(|| {
         Error::invalid(
@@ -76,7 +72,8 @@ pub fn message_from_pb(
         subject: m.subject,
     };
     check_fields(&message, field, limits)?;
-    let raw_email = (message.text.trim().is_empty() && !m.raw_email.is_empty()).then_some(m.raw_email);
+    let raw_email =
+        (message.text.trim().is_empty() && !m.raw_email.is_empty()).then_some(m.raw_email);
     Ok(Incoming {
         message,
         raw_email,
@@ -110,7 +107,11 @@ pub fn check_fields(m: &Message, field: &str, limits: &Limits) -> Result<()> {
 /// Take the text (and sender, subject, date where the caller left them out) from the raw
 /// e-mail, when there is one. CPU work: call it off the async threads. Returns the message
 /// and, when decoded, the body the cue offsets point into.
-pub fn decode_email(incoming: Incoming, field: &str, limits: &Limits) -> Result<(Message, Option<String>)> {
+pub fn decode_email(
+    incoming: Incoming,
+    field: &str,
+    limits: &Limits,
+) -> Result<(Message, Option<String>)> {
     let Incoming {
         mut message,
         raw_email,
@@ -119,15 +120,16 @@ pub fn decode_email(incoming: Incoming, field: &str, limits: &Limits) -> Result<
     let Some(raw) = raw_email else {
         return Ok((message, None));
     };
-    let parsed = normalize::parse_raw_email_bounded(&raw, limits.max_text_chars).map_err(|e| {
-        match e {
+    let parsed =
+        normalize::parse_raw_email_bounded(&raw, limits.max_text_chars).map_err(|e| match e {
             normalize::EmailError::TooLong(n) => Error::invalid(
                 format!("{field}.raw_email"),
-                format!("its decoded body has more than the limit of {n} characters (max_text_chars)"),
+                format!(
+                    "its decoded body has more than the limit of {n} characters (max_text_chars)"
+                ),
             ),
             e => Error::invalid(format!("{field}.raw_email"), e.to_string()),
-        }
-    })?;
+        })?;
     message.text = parsed.body;
     if message.sender.is_empty() {
         message.sender = parsed.sender;
@@ -137,7 +139,10 @@ pub fn decode_email(incoming: Incoming, field: &str, limits: &Limits) -> Result<
     }
     // A Date header outside 1970..2100 is the sender's mistake, not the caller's: ignored.
     if !received_given {
-        if let Some(d) = parsed.date.filter(|d| (EARLIEST..LATEST).contains(&d.timestamp())) {
+        if let Some(d) = parsed
+            .date
+            .filter(|d| (EARLIEST..LATEST).contains(&d.timestamp()))
+        {
             message.received_at = d;
         }
     }

@@ -107,10 +107,22 @@ impl pb::intake_server::Intake for IntakeService {
         let who = caller(&request);
         let r = request.into_inner();
         let limits = &self.limits;
-        check_len("message_id", &r.message_id, limits.max_id_chars, "max_id_chars")
-            .and_then(|_| check_len("corrected_by", &r.corrected_by, limits.max_note_chars, "max_note_chars"))
-            .and_then(|_| check_len("note", &r.note, limits.max_note_chars, "max_note_chars"))
-            .map_err(status)?;
+        check_len(
+            "message_id",
+            &r.message_id,
+            limits.max_id_chars,
+            "max_id_chars",
+        )
+        .and_then(|_| {
+            check_len(
+                "corrected_by",
+                &r.corrected_by,
+                limits.max_note_chars,
+                "max_note_chars",
+            )
+        })
+        .and_then(|_| check_len("note", &r.note, limits.max_note_chars, "max_note_chars"))
+        .map_err(status)?;
         // With keys, the key's name is who corrected: a client cannot speak for someone else.
         let corrected_by = if who.is_anonymous() {
             r.corrected_by.clone()

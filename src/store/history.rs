@@ -20,8 +20,9 @@ fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<HistoryEntry> {
         label: label
             .parse()
             .map_err(|e: crate::domain::UnknownName| Error::store("reading history", e))?,
-        kind: EntryKind::parse(&kind)
-            .ok_or_else(|| Error::store("reading history", format!("unknown history kind {kind:?}")))?,
+        kind: EntryKind::parse(&kind).ok_or_else(|| {
+            Error::store("reading history", format!("unknown history kind {kind:?}"))
+        })?,
         signature: serde_json::from_str::<Signature>(&signature)
             .map_err(|e| Error::store("reading history signature", e))?,
     })

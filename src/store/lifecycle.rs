@@ -136,7 +136,10 @@ impl Store {
                     .await
                     .map_err(|e| store_error("finding the sender's history", e))?;
                 for r in &rows {
-                    ids.push(r.try_get("message_id").map_err(|e| store_error("erasing", e))?);
+                    ids.push(
+                        r.try_get("message_id")
+                            .map_err(|e| store_error("erasing", e))?,
+                    );
                 }
                 // Queue items keep the sender as sent: compare its keyed hash, row by row.
                 let rows = sqlx::query("SELECT message_id, message FROM queue_item")
@@ -144,12 +147,17 @@ impl Store {
                     .await
                     .map_err(|e| store_error("finding the sender's queue items", e))?;
                 for r in &rows {
-                    let json: String = r.try_get("message").map_err(|e| store_error("erasing", e))?;
+                    let json: String = r
+                        .try_get("message")
+                        .map_err(|e| store_error("erasing", e))?;
                     let sender = serde_json::from_str::<Message>(&json)
                         .map(|m| m.sender)
                         .unwrap_or_default();
                     if Sender::parse(&sender).is_some_and(|s| s.key(secret) == key) {
-                        ids.push(r.try_get("message_id").map_err(|e| store_error("erasing", e))?);
+                        ids.push(
+                            r.try_get("message_id")
+                                .map_err(|e| store_error("erasing", e))?,
+                        );
                     }
                 }
             }

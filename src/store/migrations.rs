@@ -74,7 +74,8 @@ async fn migrate(conn: &mut super::queue::WriteTx, backend: Backend) -> Result<(
             .await
             .map_err(|e| store_error("migration lock", e))?;
     }
-    (&mut **conn).execute("CREATE TABLE IF NOT EXISTS herken_schema (version BIGINT PRIMARY KEY)")
+    (&mut **conn)
+        .execute("CREATE TABLE IF NOT EXISTS herken_schema (version BIGINT PRIMARY KEY)")
         .await
         .map_err(|e| store_error("creating herken_schema", e))?;
     for (version, sqlite, postgres) in MIGRATIONS {
@@ -92,7 +93,8 @@ async fn migrate(conn: &mut super::queue::WriteTx, backend: Backend) -> Result<(
             Backend::Postgres => postgres,
         };
         for s in statements.iter() {
-            (&mut **conn).execute(*s)
+            (&mut **conn)
+                .execute(*s)
                 .await
                 .map_err(|e| store_error(&format!("migration {version}"), e))?;
         }

@@ -101,11 +101,7 @@ impl Store {
         Ok(s)
     }
 
-    async fn pull_in(
-        &self,
-        conn: &mut WriteTx,
-        spec: &PullSpec<'_>,
-    ) -> Result<Vec<Item>> {
+    async fn pull_in(&self, conn: &mut WriteTx, spec: &PullSpec<'_>) -> Result<Vec<Item>> {
         let now = micros(spec.now);
         let lock = match self.backend() {
             Backend::Sqlite => "",
@@ -205,7 +201,9 @@ impl QueueStore for Store {
     async fn pull(&self, spec: &PullSpec<'_>) -> Result<Vec<Item>> {
         let mut tx = self.begin_write().await?;
         let items = self.pull_in(&mut tx, spec).await?;
-        tx.commit().await.map_err(|e| store_error("pull commit", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| store_error("pull commit", e))?;
         Ok(items)
     }
 
@@ -344,8 +342,9 @@ impl QueueStore for Store {
             .map(|r| {
                 let get = |e: sqlx::Error| store_error("reading corrections", e);
                 let label = |s: String| {
-                    s.parse()
-                        .map_err(|e: crate::domain::UnknownName| Error::store("reading corrections", e))
+                    s.parse().map_err(|e: crate::domain::UnknownName| {
+                        Error::store("reading corrections", e)
+                    })
                 };
                 let message: Option<String> = r.try_get("message").map_err(get)?;
                 Ok((

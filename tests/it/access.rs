@@ -157,7 +157,10 @@ async fn every_auth_case_over_grpc() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((other.acked, other.not_held_item_ids.clone()), (0, vec![item.clone()]));
+    assert_eq!(
+        (other.acked, other.not_held_item_ids.clone()),
+        (0, vec![item.clone()])
+    );
     let released = intake
         .release(with_token(
             pb::ReleaseRequest {
@@ -191,10 +194,7 @@ async fn every_auth_case_over_grpc() {
     let store = Store::open(&Location::SqliteFile(dir.path().join("herken.sqlite")))
         .await
         .unwrap();
-    let audit = store
-        .audit_log(chrono::DateTime::UNIX_EPOCH)
-        .await
-        .unwrap();
+    let audit = store.audit_log(chrono::DateTime::UNIX_EPOCH).await.unwrap();
     let actors: Vec<(&str, &str)> = audit
         .iter()
         .map(|a| (a.actor.as_str(), a.action.as_str()))
@@ -216,9 +216,7 @@ struct Pki {
 }
 
 fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    };
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -303,7 +301,10 @@ async fn tls_and_client_certificates() {
         .connect()
         .await;
     if let Ok(plain) = plain {
-        assert!(ClassifierClient::new(plain).classify(hello()).await.is_err());
+        assert!(ClassifierClient::new(plain)
+            .classify(hello())
+            .await
+            .is_err());
     }
     server.stop().await;
 
@@ -390,12 +391,23 @@ fn key_new_prints_the_token_alone_on_the_last_line_and_stores_its_hash() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("keys.toml");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_herken"))
-        .args(["key", "new", "--name", "mailgateway", "--role", "classify,intake"])
+        .args([
+            "key",
+            "new",
+            "--name",
+            "mailgateway",
+            "--role",
+            "classify,intake",
+        ])
         .arg("--keys-file")
         .arg(&file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let token = stdout.lines().last().unwrap();
     assert!(token.starts_with("hk_") && token.len() == 67, "{stdout}");
@@ -403,7 +415,9 @@ fn key_new_prints_the_token_alone_on_the_last_line_and_stores_its_hash() {
     let k = keys.authenticate(token).unwrap();
     assert_eq!(k.name, "mailgateway");
     assert_eq!(k.roles, [Role::Classify, Role::Intake]);
-    assert!(!std::fs::read_to_string(&file).unwrap().contains(&token[3..]));
+    assert!(!std::fs::read_to_string(&file)
+        .unwrap()
+        .contains(&token[3..]));
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_herken"))
         .args(["key", "new", "--name", "x", "--role", "boss"])
         .arg("--keys-file")

@@ -176,7 +176,10 @@ async fn dead_letter_contract(store: Store) {
     intake.enqueue(&m, &o, t(0)).await.unwrap();
     let max = Router::builtin().max_deliveries as i64;
     for n in 0..max {
-        let got = intake.pull("meldingen", 1, 60, t(n * 10), "").await.unwrap();
+        let got = intake
+            .pull("meldingen", 1, 60, t(n * 10), "")
+            .await
+            .unwrap();
         assert_eq!(got.len(), 1, "delivery {}", n + 1);
     }
     assert!(intake

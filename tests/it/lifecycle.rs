@@ -49,9 +49,17 @@ async fn a_reused_message_id_with_other_content_is_already_exists() {
     let server = TestServer::start(config()).await;
     let ch = channel(&server.url()).await;
     let mut c = ClassifierClient::new(ch.clone());
-    let first = c.classify(routed("m1", LAMP, "")).await.unwrap().into_inner();
+    let first = c
+        .classify(routed("m1", LAMP, ""))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(first.routed);
-    let again = c.classify(routed("m1", LAMP, "")).await.unwrap().into_inner();
+    let again = c
+        .classify(routed("m1", LAMP, ""))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(again.routed);
     let e = c.classify(routed("m1", BEZWAAR, "")).await.unwrap_err();
     assert_eq!(e.code(), Code::AlreadyExists, "{e:?}");
@@ -105,9 +113,16 @@ async fn cancellation_contract(store: Store) {
             .into_iter()
             .find(|(s, _)| s.name == "meldingen")
             .map_or(0, |(s, _)| s.leased);
-        assert!(leased == 0 || leased == 3, "round {k}: {leased} leased: a pull half done");
+        assert!(
+            leased == 0 || leased == 3,
+            "round {k}: {leased} leased: a pull half done"
+        );
 
-        let label = if k % 2 == 0 { Label::Klacht } else { Label::Melding };
+        let label = if k % 2 == 0 {
+            Label::Klacht
+        } else {
+            Label::Melding
+        };
         cancel_after(intake.correct("c5", label, "j.smit", "", now), k).await;
         // One snapshot: a COMMIT already sent when the call was dropped may land now or a
         // moment later, but a correction is never seen without its audit entry.
@@ -219,7 +234,10 @@ async fn erasure_contract(store: Store) {
     let audit = store.audit_log(DateTime::UNIX_EPOCH).await.unwrap();
     let erasures: Vec<_> = audit.iter().filter(|a| a.action == "erase").collect();
     assert_eq!(erasures.len(), 2);
-    assert_eq!(erasures[0].message_id, "", "an erasure by sender names no sender");
+    assert_eq!(
+        erasures[0].message_id, "",
+        "an erasure by sender names no sender"
+    );
     assert!(audit
         .iter()
         .all(|a| !a.detail.to_lowercase().contains("piet") && !a.detail.contains("belt")));
@@ -281,13 +299,18 @@ async fn retention_contract(store: Store) {
     let expired = store.expire(&retention, now).await.unwrap();
     assert_eq!(expired.history, 3);
     assert_eq!(expired.acked_items, 1);
-    assert_eq!(expired.waiting_items, 2, "queued and dead-lettered items go too");
+    assert_eq!(
+        expired.waiting_items, 2,
+        "queued and dead-lettered items go too"
+    );
     assert_eq!(expired.corrections, 1);
     assert_eq!(expired.audit, 1, "the old correction's audit entry");
     let c = store.counts().await.unwrap();
     assert_eq!((c.history, c.queue_items, c.corrections), (1, 1, 1));
     let audit = store.audit_log(DateTime::UNIX_EPOCH).await.unwrap();
-    assert!(audit.iter().any(|a| a.action == "retention" && a.detail.contains("3 history rows")));
+    assert!(audit
+        .iter()
+        .any(|a| a.action == "retention" && a.detail.contains("3 history rows")));
     assert!(store.expire(&retention, now).await.unwrap().is_empty());
 }
 
@@ -321,7 +344,9 @@ async fn herken_purge_and_the_missing_secret() {
     c.classify(routed("m1", LAMP, "piet@example.nl"))
         .await
         .unwrap();
-    c.classify(routed("m2", LAMP, "Piet@Example.NL")).await.unwrap();
+    c.classify(routed("m2", LAMP, "Piet@Example.NL"))
+        .await
+        .unwrap();
     server.stop().await;
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_herken"))
@@ -330,7 +355,11 @@ async fn herken_purge_and_the_missing_secret() {
         .env_remove("HERKEN_DATABASE_URL")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("history rows: 2"), "{stdout}");
     assert!(stdout.contains("queue items: 2"), "{stdout}");
@@ -338,7 +367,9 @@ async fn herken_purge_and_the_missing_secret() {
 
     let server = TestServer::start(cfg.clone()).await;
     let mut c = ClassifierClient::new(channel(&server.url()).await);
-    c.classify(routed("m3", LAMP, "jan@example.nl")).await.unwrap();
+    c.classify(routed("m3", LAMP, "jan@example.nl"))
+        .await
+        .unwrap();
     server.stop().await;
     std::fs::remove_file(&cfg.secret_file).unwrap();
     let e = TestServer::start(cfg.clone())
@@ -347,6 +378,12 @@ async fn herken_purge_and_the_missing_secret() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(e.contains("sender-key secret") && e.contains("missing"), "{e}");
-    assert!(!cfg.secret_file.exists(), "no new secret was made in its place");
+    assert!(
+        e.contains("sender-key secret") && e.contains("missing"),
+        "{e}"
+    );
+    assert!(
+        !cfg.secret_file.exists(),
+        "no new secret was made in its place"
+    );
 }

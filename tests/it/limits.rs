@@ -54,21 +54,44 @@ async fn every_limit_names_its_field_and_its_setting() {
     let server = TestServer::start(cfg).await;
     let ch = channel(&server.url()).await;
     let mut c = ClassifierClient::new(ch.clone());
-    let f = "request.message";
-    refused(&mut c, msg(|m| m.subject = "s".repeat(11)), &format!("{f}.subject"), "max_subject_chars").await;
-    refused(&mut c, msg(|m| m.sender = "a@b.nl".repeat(3)), &format!("{f}.sender"), "max_sender_chars").await;
-    refused(&mut c, msg(|m| m.message_id = "i".repeat(10)), &format!("{f}.message_id"), "max_id_chars").await;
-    refused(&mut c, msg(|m| {
-        m.text.clear();
-        m.raw_email = vec![b'x'; 301];
-    }), &format!("{f}.raw_email"), "max_raw_email_bytes").await;
     // An e-mail's Subject header counts too.
-    let mail = "From: a@example.nl\r\nSubject: een veel te lang onderwerp\r\n\r\nDe lamp is kapot.\r\n";
-    refused(&mut c, msg(|m| {
-        m.text.clear();
-        m.raw_email = mail.as_bytes().to_vec();
-    }), &format!("{f}.raw_email.subject"), "max_subject_chars").await;
-    c.classify(msg(|m| m.subject = "s".repeat(10))).await.unwrap();
+    let mail =
+        "From: a@example.nl\r\nSubject: een veel te lang onderwerp\r\n\r\nDe lamp is kapot.\r\n";
+    let raw = |bytes: Vec<u8>| {
+        msg(move |m| {
+            m.text.clear();
+            m.raw_email = bytes;
+        })
+    };
+    let cases = [
+        (
+            msg(|m| m.subject = "s".repeat(11)),
+            "subject",
+            "max_subject_chars",
+        ),
+        (
+            msg(|m| m.sender = "a@b.nl".repeat(3)),
+            "sender",
+            "max_sender_chars",
+        ),
+        (
+            msg(|m| m.message_id = "i".repeat(10)),
+            "message_id",
+            "max_id_chars",
+        ),
+        (raw(vec![b'x'; 301]), "raw_email", "max_raw_email_bytes"),
+        (
+            raw(mail.as_bytes().to_vec()),
+            "raw_email.subject",
+            "max_subject_chars",
+        ),
+    ];
+    for (request, field, limit) in cases {
+        refused(&mut c, request, &format!("request.message.{field}"), limit).await;
+    }
+    c.classify(msg(|m| m.subject = "s".repeat(10)))
+        .await
+        .unwrap();
 
     let mut intake = IntakeClient::new(ch);
     let e = intake
@@ -80,7 +103,10 @@ async fn every_limit_names_its_field_and_its_setting() {
         })
         .await
         .unwrap_err();
-    assert_eq!(e.get_details_bad_request().unwrap().field_violations[0].field, "note");
+    assert_eq!(
+        e.get_details_bad_request().unwrap().field_violations[0].field,
+        "note"
+    );
     for (max_items, lease_seconds, field) in [(4, 60, "max_items"), (1, 61, "lease_seconds")] {
         let e = intake
             .pull(pb::PullRequest {
@@ -107,12 +133,18 @@ async fn extreme_timestamps_are_refused() {
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument);
-        assert!(e.message().contains("received_at") && e.message().contains("2100"), "{}", e.message());
+        assert!(
+            e.message().contains("received_at") && e.message().contains("2100"),
+            "{}",
+            e.message()
+        );
     }
     for seconds in [0, 4_102_444_799] {
-        c.classify(msg(|m| m.received_at = Some(prost_types::Timestamp { seconds, nanos: 0 })))
-            .await
-            .unwrap();
+        c.classify(msg(|m| {
+            m.received_at = Some(prost_types::Timestamp { seconds, nanos: 0 })
+        }))
+        .await
+        .unwrap();
     }
     server.stop().await;
 }
@@ -124,7 +156,10 @@ async fn the_html_bomb_is_refused_for_its_length() {
     let server = TestServer::start(config()).await;
     let mut c = ClassifierClient::new(channel(&server.url()).await);
     let head = "From: a@example.nl\r\nContent-Type: text/html; charset=utf-8\r\n\r\n";
-    let bomb = format!("{head}{}", "<blockquote>Ik ben het zat.".repeat(170_000 / 27));
+    let bomb = format!(
+        "{head}{}",
+        "<blockquote>Ik ben het zat.".repeat(170_000 / 27)
+    );
     assert!(bomb.len() > 170_000);
     let e = c
         .classify(msg(|m| {
@@ -192,7 +227,11 @@ async fn streams_are_bounded_in_items_and_idle_time() {
         .into_inner();
     let e = out.message().await.unwrap_err();
     assert_eq!(e.code(), Code::DeadlineExceeded);
-    assert!(e.message().contains("stream_idle_seconds"), "{}", e.message());
+    assert!(
+        e.message().contains("stream_idle_seconds"),
+        "{}",
+        e.message()
+    );
     drop(tx);
     server.stop().await;
 }
@@ -224,7 +263,10 @@ async fn saturated_classifier_refuses_at_once_while_health_and_intake_answer() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(h.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        h.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
     IntakeClient::new(ch)
         .list_queues(pb::ListQueuesRequest {})
         .await

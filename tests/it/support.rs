@@ -102,18 +102,13 @@ pub struct TestServer {
 impl TestServer {
     /// Serve `config` on 127.0.0.1:0.
     pub async fn start(config: Config) -> TestServer {
-        let admission = herken::admission::Admission::new(
-            config.admission.threads,
-            config.admission.queue,
-        );
+        let admission =
+            herken::admission::Admission::new(config.admission.threads, config.admission.queue);
         TestServer::start_with(config, admission).await
     }
 
     /// Serve `config` on 127.0.0.1:0 with a given admission pool.
-    pub async fn start_with(
-        config: Config,
-        admission: herken::admission::Admission,
-    ) -> TestServer {
+    pub async fn start_with(config: Config, admission: herken::admission::Admission) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();

@@ -426,12 +426,26 @@ mod tests {
 
     #[test]
     fn an_unterminated_tag_ends_the_text_and_is_not_rescanned() {
-        assert_eq!(html_to_text("Hallo <b>wereld</b> <a href=\"x"), "Hallo wereld");
+        assert_eq!(
+            html_to_text("Hallo <b>wereld</b> <a href=\"x"),
+            "Hallo wereld"
+        );
         // Quadratic before: every '<' scanned to the end. Now one pass.
         let many = "<a \"".repeat(50_000);
         assert_eq!(html_to_text(&format!("tekst {many}")), "tekst");
         let bangs = "<!x ".repeat(50_000);
         assert_eq!(html_to_text(&format!("tekst {bangs}")), "tekst");
+    }
+
+    /// A fuzz input whose '>'s come from character references ("&#62;"), not quote prefixes:
+    /// the target's check was wrong, the conversion right; kept as a regression test.
+    #[test]
+    fn fuzz_regression_entities_and_nul_bytes() {
+        let raw = include_bytes!("../../../fuzz/regressions/html-entity-gt.html");
+        let html = String::from_utf8_lossy(raw);
+        let c = html_to_text_bounded(&html, 10_000);
+        assert!(!c.truncated && c.text.chars().count() <= 10_000);
+        assert_eq!(html_to_text("a&#62;b &gt; c"), "a>b > c");
     }
 
     /// The HTML bomb of issue 11: 170 KB of nested blockquotes became a 200-million-character
@@ -446,7 +460,8 @@ mod tests {
             .text
             .lines()
             .all(|l| l.matches("> ").count() <= MAX_QUOTE_PREFIX));
-        let small = html_to_text_bounded("<blockquote><blockquote>a</blockquote></blockquote>b", 100);
+        let small =
+            html_to_text_bounded("<blockquote><blockquote>a</blockquote></blockquote>b", 100);
         assert!(!small.truncated);
         assert_eq!(small.text, "> > a\n\nb");
     }

@@ -111,7 +111,10 @@ pub fn parse_raw_email(raw: &[u8]) -> Result<ParsedEmail, EmailError> {
 
 /// [`parse_raw_email`] with a body of at most `max_body_chars` characters: longer is
 /// [`EmailError::TooLong`], found without ever building the longer text.
-pub fn parse_raw_email_bounded(raw: &[u8], max_body_chars: usize) -> Result<ParsedEmail, EmailError> {
+pub fn parse_raw_email_bounded(
+    raw: &[u8],
+    max_body_chars: usize,
+) -> Result<ParsedEmail, EmailError> {
     let html = |h: &str| {
         let c = html_to_text_bounded(h, max_body_chars + 1);
         if c.truncated {
@@ -126,8 +129,11 @@ pub fn parse_raw_email_bounded(raw: &[u8], max_body_chars: usize) -> Result<Pars
     if !has_header_block(raw) {
         return Err(EmailError::NoHeaders);
     }
-    let message = MessageParser::default()
-        .parse(raw)
+    // mail-parser 0.9.4 (the newest 0.9) panics on some malformed multipart/alternative
+    // messages (an index past a part list; found by fuzzing, kept as a regression test): a
+    // panic there is an unparseable e-mail, not a crash.
+    let message = std::panic::catch_unwind(|| MessageParser::default().parse(raw))
+        .map_err(|_| EmailError::Unparseable)?
         .ok_or(EmailError::Unparseable)?;
 
     let mut texts: Vec<String> = Vec::new();
@@ -292,6 +298,16 @@ gel.\r\n";
         assert_eq!(
             EmailError::NoHeaders.to_string(),
             "not an e-mail: no headers"
+        );
+    }
+
+    /// Fuzzing found an e-mail on which mail-parser panics; it is an unparseable e-mail.
+    #[test]
+    fn fuzz_regression_mail_parser_panic_is_an_error() {
+        let raw = include_bytes!("../../../fuzz/regressions/raw_email-alternative-part-index.eml");
+        assert_eq!(
+            parse_raw_email_bounded(raw, 20_000),
+            Err(EmailError::Unparseable)
         );
     }
 
