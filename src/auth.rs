@@ -89,8 +89,9 @@ impl std::str::FromStr for Role {
 }
 
 /// The role a gRPC method needs; `None` for the open services (health, reflection).
-/// `Err` for a method of ours that is not in the table: refused, whoever calls.
-pub fn required_role(path: &str) -> std::result::Result<Option<Role>, ()> {
+/// [`Error::PermissionDenied`] for a method of ours that is not in the table: refused,
+/// whoever calls.
+pub fn required_role(path: &str) -> Result<Option<Role>> {
     let service = path.trim_start_matches('/').split('/').next().unwrap_or("");
     if service.starts_with("grpc.health.") || service.starts_with("grpc.reflection.") {
         return Ok(None);
@@ -105,7 +106,7 @@ pub fn required_role(path: &str) -> std::result::Result<Option<Role>, ()> {
         | "/herken.v1.Intake/Release" => Role::Intake,
         "/herken.v1.Intake/Correct" => Role::Correct,
         "/herken.v1.Admin/Purge" => Role::Admin,
-        _ => return Err(()),
+        _ => return Err(Error::PermissionDenied(format!("no role grants {path}"))),
     }))
 }
 
@@ -387,8 +388,7 @@ impl Access {
 
     /// Check a call to `path` with the given `authorization` header value.
     pub fn check(&self, path: &str, authorization: Option<&[u8]>) -> Result<Caller> {
-        let role = required_role(path)
-            .map_err(|()| Error::PermissionDenied(format!("no role grants {path}")))?;
+        let role = required_role(path)?;
         if self.mode == AuthMode::None {
             return Ok(Caller::anonymous());
         }

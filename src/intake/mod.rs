@@ -24,8 +24,8 @@
 //! 9. **One id, one message.** Routing a `message_id` again with the same content changes
 //!    nothing; with other content it is refused (`ALREADY_EXISTS`), never reported as queued.
 //! 10. **Nothing is kept forever.** Acked items and corrections go after `retention_days`,
-//!    items still waiting (dead letters too) after `queue_retention_days`, and one person's or
-//!    one message's data can be erased at once (`herken purge`, `Admin.Purge`).
+//!     items still waiting (dead letters too) after `queue_retention_days`, and one person's
+//!     or one message's data can be erased at once (`herken purge`, `Admin.Purge`).
 //!
 //! # Storage format (migration 2)
 //! ```text

@@ -155,13 +155,13 @@ pub fn html_to_text_bounded(html: &str, max_chars: usize) -> Converted {
                 continue;
             }
             match parse_tag(&lower, i) {
-                Tag::Unterminated => break,
-                Tag::Text => {
+                Lt::Unterminated => break,
+                Lt::Text => {
                     w.push_char('<');
                     i += 1;
                     continue;
                 }
-                Tag::Tag(name, closing, end) => {
+                Lt::Tag(name, closing, end) => {
                     i = end;
                     if SKIPPED_ELEMENTS.contains(&name) && !closing {
                         let close = format!("</{name}");
@@ -233,8 +233,8 @@ pub fn html_to_text_bounded(html: &str, max_chars: usize) -> Converted {
     }
 }
 
-/// What a `<` starts.
-enum Tag<'a> {
+/// What a `<` (less-than) starts.
+enum Lt<'a> {
     /// A tag: (name, is closing, byte index past '>'). Declarations (`<!doctype>`) and
     /// processing instructions have an empty name.
     Tag(&'a str, bool, usize),
@@ -245,28 +245,28 @@ enum Tag<'a> {
 }
 
 /// What the `<` at byte `start` of the lower-cased HTML starts.
-fn parse_tag(lower: &str, start: usize) -> Tag<'_> {
+fn parse_tag(lower: &str, start: usize) -> Lt<'_> {
     let rest = &lower[start + 1..];
     let Some(first) = rest.chars().next() else {
-        return Tag::Text;
+        return Lt::Text;
     };
     let (closing, name_start) = match first {
         '/' => (true, start + 2),
         '!' | '?' => {
             return match rest.find('>') {
-                Some(end) => Tag::Tag("", false, start + 1 + end + 1),
-                None => Tag::Unterminated,
+                Some(end) => Lt::Tag("", false, start + 1 + end + 1),
+                None => Lt::Unterminated,
             }
         }
         c if c.is_ascii_alphabetic() => (false, start + 1),
-        _ => return Tag::Text,
+        _ => return Lt::Text,
     };
     let name_len = lower[name_start..]
         .find(|c: char| !c.is_ascii_alphanumeric())
         .unwrap_or(lower.len() - name_start);
     let name = &lower[name_start..name_start + name_len];
     if name.is_empty() {
-        return Tag::Text;
+        return Lt::Text;
     }
     // Find the closing '>', skipping quoted attribute values.
     let mut quote: Option<char> = None;
@@ -275,11 +275,11 @@ fn parse_tag(lower: &str, start: usize) -> Tag<'_> {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '"' | '\'') => quote = Some(c),
-            (None, '>') => return Tag::Tag(name, closing, name_start + name_len + off + 1),
+            (None, '>') => return Lt::Tag(name, closing, name_start + name_len + off + 1),
             _ => {}
         }
     }
-    Tag::Unterminated
+    Lt::Unterminated
 }
 
 /// Decode the character reference at the start of `s` ("&amp;", "&#233;", "&#xE9;"):
