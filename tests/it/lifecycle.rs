@@ -234,10 +234,15 @@ async fn erasure_contract(store: Store) {
     let audit = store.audit_log(DateTime::UNIX_EPOCH).await.unwrap();
     let erasures: Vec<_> = audit.iter().filter(|a| a.action == "erase").collect();
     assert_eq!(erasures.len(), 2);
+    let by_sender = erasures
+        .iter()
+        .find(|a| a.detail.starts_with("by sender"))
+        .unwrap();
     assert_eq!(
-        erasures[0].message_id, "",
+        by_sender.message_id, "",
         "an erasure by sender names no sender"
     );
+    assert!(erasures.iter().any(|a| a.message_id == "k1"));
     assert!(audit
         .iter()
         .all(|a| !a.detail.to_lowercase().contains("piet") && !a.detail.contains("belt")));
