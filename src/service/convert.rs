@@ -2,15 +2,34 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::config::Limits;
 use crate::domain::{Channel, Label, Message};
 use crate::error::{Error, Result};
 use crate::pb;
 use crate::pipeline::normalize;
 use crate::recognizer::Outcome;
+use crate::service::check_len;
 
-/// A domain message from a request's message; `field` names it in errors.
-/// Returns the message and, when the text was decoded from `raw_email`, that text.
-pub fn message_from_pb(m: Option<pb::Message>, field: &str) -> Result<(Message, Option<String>)> {
+/// A request's message, its fields checked, and its raw e-mail when the text is to be taken
+/// from it (decoding is CPU work: [`decode_email`] runs it off the async threads).
+#[derive(Debug)]
+pub struct Incoming {
+    /// The message so far (text empty when it comes from `raw_email`).
+    pub message: Message,
+    /// The raw e-mail to decode, when `text` was empty.
+    pub raw_email: Option<Vec<u8>>,
+    /// `received_at` was given by the caller.
+    pub received_given: bool,
+}
+
+/// Earliest accepted `received_at`: 1970-01-01.
+pub const EARLIEST: i64 = 0;
+/// First instant no longer accepted as `received_at`: 2100-01-01.
+pub const LATEST: i64 = 4_102_444_800;
+
+/// A domain message from a request's message; `field` names it in errors. Every field is
+/// checked against `limits` before anything is decoded.
+pub fn message_from_pb(m: Option<pb::Message>, field: &str, limits: &Limits) -> Result<Incoming> {
     let m = m.ok_or_else(|| Error::invalid(field, "is missing"))?;
     let channel = channel_from_pb(m.channel).ok_or_else(|| {
         Error::invalid(
@@ -18,54 +37,126 @@ pub fn message_from_pb(m: Option<pb::Message>, field: &str) -> Result<(Message, 
             format!("unknown value {}", m.channel),
         )
     })?;
-    let mut received_at = match m.received_at {
+    let received_at = match m.received_at {
         Some(ts) => Some(timestamp(&ts).ok_or_else(|| {
-            Error::invalid(format!("{field}.received_at"), "is not a valid timestamp")
+            Error::invalid(
+                format!("{field}.received_at"),
+                format!(
+                    "{}s is not a time between 1970-01-01 and 2100-01-01",
+                    ts.seconds
+                ),
+            )
         })?),
         None => None,
     };
-    let (mut text, mut sender, mut subject) = (m.text, m.sender, m.subject);
-    let mut decoded = None;
-    if text.trim().is_empty() && !m.raw_email.is_empty() {
-        let parsed = normalize::parse_raw_email(&m.raw_email)
-            .map_err(|e| Error::invalid(format!("{field}.raw_email"), e.to_string()))?;
-        text = parsed.body;
-        if sender.is_empty() {
-            sender = parsed.sender;
-        }
-        if subject.is_empty() {
-            subject = parsed.subject;
-        }
-        if received_at.is_none() {
-            received_at = parsed.date;
-        }
-        decoded = Some(text.clone());
+    if m.raw_email.len() > limits.max_raw_email_bytes {
+        return Err(Error::too_long(
+            format!("{field}.raw_email"),
+            m.raw_email.len(),
+            "bytes",
+            limits.max_raw_email_bytes,
+            "max_raw_email_bytes",
+        ));
     }
     let id = if m.message_id.trim().is_empty() {
         uuid::Uuid::new_v4().to_string()
     } else {
         m.message_id
     };
-    let channel = if decoded.is_some() && channel == Channel::Unspecified {
-        Channel::Email
-    } else {
-        channel
+    let message = Message {
+        id,
+        text: m.text,
+        channel,
+        sender: m.sender,
+        received_at: received_at.unwrap_or_else(Utc::now),
+        subject: m.subject,
     };
-    Ok((
-        Message {
-            id,
-            text,
-            channel,
-            sender,
-            received_at: received_at.unwrap_or_else(Utc::now),
-            subject,
-        },
-        decoded,
-    ))
+    check_fields(&message, field, limits)?;
+    let raw_email =
+        (message.text.trim().is_empty() && !m.raw_email.is_empty()).then_some(m.raw_email);
+    Ok(Incoming {
+        message,
+        raw_email,
+        received_given: received_at.is_some(),
+    })
 }
 
+/// Check the sizes of a message's fields (the text's length is the recognizer's to check).
+pub fn check_fields(m: &Message, field: &str, limits: &Limits) -> Result<()> {
+    check_len(
+        &format!("{field}.message_id"),
+        &m.id,
+        limits.max_id_chars,
+        "max_id_chars",
+    )?;
+    check_len(
+        &format!("{field}.subject"),
+        &m.subject,
+        limits.max_subject_chars,
+        "max_subject_chars",
+    )?;
+    check_len(
+        &format!("{field}.sender"),
+        &m.sender,
+        limits.max_sender_chars,
+        "max_sender_chars",
+    )?;
+    Ok(())
+}
+
+/// Take the text (and sender, subject, date where the caller left them out) from the raw
+/// e-mail, when there is one. CPU work: call it off the async threads. Returns the message
+/// and, when decoded, the body the cue offsets point into.
+pub fn decode_email(
+    incoming: Incoming,
+    field: &str,
+    limits: &Limits,
+) -> Result<(Message, Option<String>)> {
+    let Incoming {
+        mut message,
+        raw_email,
+        received_given,
+    } = incoming;
+    let Some(raw) = raw_email else {
+        return Ok((message, None));
+    };
+    let parsed =
+        normalize::parse_raw_email_bounded(&raw, limits.max_text_chars).map_err(|e| match e {
+            normalize::EmailError::TooLong(n) => Error::invalid(
+                format!("{field}.raw_email"),
+                format!(
+                    "its decoded body has more than the limit of {n} characters (max_text_chars)"
+                ),
+            ),
+            e => Error::invalid(format!("{field}.raw_email"), e.to_string()),
+        })?;
+    message.text = parsed.body;
+    if message.sender.is_empty() {
+        message.sender = parsed.sender;
+    }
+    if message.subject.is_empty() {
+        message.subject = parsed.subject;
+    }
+    // A Date header outside 1970..2100 is the sender's mistake, not the caller's: ignored.
+    if !received_given {
+        if let Some(d) = parsed
+            .date
+            .filter(|d| (EARLIEST..LATEST).contains(&d.timestamp()))
+        {
+            message.received_at = d;
+        }
+    }
+    if message.channel == Channel::Unspecified {
+        message.channel = Channel::Email;
+    }
+    check_fields(&message, &format!("{field}.raw_email"), limits)?;
+    let decoded = message.text.clone();
+    Ok((message, Some(decoded)))
+}
+
+/// A time from a protobuf timestamp, when valid and between 1970 and 2100.
 fn timestamp(ts: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    if !(0..1_000_000_000).contains(&ts.nanos) {
+    if !(0..1_000_000_000).contains(&ts.nanos) || !(EARLIEST..LATEST).contains(&ts.seconds) {
         return None;
     }
     Utc.timestamp_opt(ts.seconds, ts.nanos as u32).single()

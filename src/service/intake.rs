@@ -3,21 +3,24 @@
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 
+use crate::config::Limits;
 use crate::error::Error;
 use crate::intake::Intake;
 use crate::pb;
-use crate::service::{convert, status};
+use crate::service::{caller, check_len, convert, status};
 
-/// Serves ListQueues, Pull, Ack, Release and Correct.
+/// Serves ListQueues, Pull, Ack, Release and Correct. Leases are taken and settled in the
+/// caller's name (its API key's), and corrections are recorded under it.
 #[derive(Debug, Clone)]
 pub struct IntakeService {
     intake: Intake,
+    limits: Limits,
 }
 
 impl IntakeService {
     /// A service over the intake desk.
-    pub fn new(intake: Intake) -> IntakeService {
-        IntakeService { intake }
+    pub fn new(intake: Intake, limits: Limits) -> IntakeService {
+        IntakeService { intake, limits }
     }
 }
 
@@ -49,10 +52,12 @@ impl pb::intake_server::Intake for IntakeService {
         &self,
         request: Request<pb::PullRequest>,
     ) -> Result<Response<pb::PullResponse>, Status> {
+        let holder = caller(&request).name;
         let r = request.into_inner();
+        check_len("queue", &r.queue, self.limits.max_id_chars, "max_id_chars").map_err(status)?;
         let items = self
             .intake
-            .pull(&r.queue, r.max_items, r.lease_seconds, Utc::now())
+            .pull(&r.queue, r.max_items, r.lease_seconds, Utc::now(), &holder)
             .await
             .map_err(status)?;
         tracing::debug!(queue = %r.queue, items = items.len(), "pulled");
@@ -65,14 +70,16 @@ impl pb::intake_server::Intake for IntakeService {
         &self,
         request: Request<pb::AckRequest>,
     ) -> Result<Response<pb::AckResponse>, Status> {
+        let holder = caller(&request).name;
         let s = self
             .intake
-            .ack(&request.into_inner().item_ids, Utc::now())
+            .ack(&request.into_inner().item_ids, Utc::now(), &holder)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::AckResponse {
             acked: s.done,
             unknown_item_ids: s.unknown,
+            not_held_item_ids: s.not_held,
         }))
     }
 
@@ -80,14 +87,16 @@ impl pb::intake_server::Intake for IntakeService {
         &self,
         request: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::ReleaseResponse>, Status> {
+        let holder = caller(&request).name;
         let s = self
             .intake
-            .release(&request.into_inner().item_ids)
+            .release(&request.into_inner().item_ids, &holder)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ReleaseResponse {
             released: s.done,
             unknown_item_ids: s.unknown,
+            not_held_item_ids: s.not_held,
         }))
     }
 
@@ -95,7 +104,31 @@ impl pb::intake_server::Intake for IntakeService {
         &self,
         request: Request<pb::CorrectRequest>,
     ) -> Result<Response<pb::CorrectResponse>, Status> {
+        let who = caller(&request);
         let r = request.into_inner();
+        let limits = &self.limits;
+        check_len(
+            "message_id",
+            &r.message_id,
+            limits.max_id_chars,
+            "max_id_chars",
+        )
+        .and_then(|_| {
+            check_len(
+                "corrected_by",
+                &r.corrected_by,
+                limits.max_note_chars,
+                "max_note_chars",
+            )
+        })
+        .and_then(|_| check_len("note", &r.note, limits.max_note_chars, "max_note_chars"))
+        .map_err(status)?;
+        // With keys, the key's name is who corrected: a client cannot speak for someone else.
+        let corrected_by = if who.is_anonymous() {
+            r.corrected_by.clone()
+        } else {
+            who.name
+        };
         let label = convert::label_from_pb(r.label).ok_or_else(|| {
             status(Error::invalid(
                 "label",
@@ -107,7 +140,7 @@ impl pb::intake_server::Intake for IntakeService {
         })?;
         let c = self
             .intake
-            .correct(&r.message_id, label, &r.corrected_by, &r.note, Utc::now())
+            .correct(&r.message_id, label, &corrected_by, &r.note, Utc::now())
             .await
             .map_err(status)?;
         tracing::info!(from = %c.from_label, to = %c.to_label, "corrected");

@@ -19,11 +19,12 @@ fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<HistoryEntry> {
         received_at: from_micros(row.try_get("received_us").map_err(get)?),
         label: label
             .parse()
-            .map_err(|e: crate::domain::UnknownName| Error::Store(e.to_string()))?,
-        kind: EntryKind::parse(&kind)
-            .ok_or_else(|| Error::Store(format!("unknown history kind {kind:?}")))?,
+            .map_err(|e: crate::domain::UnknownName| Error::store("reading history", e))?,
+        kind: EntryKind::parse(&kind).ok_or_else(|| {
+            Error::store("reading history", format!("unknown history kind {kind:?}"))
+        })?,
         signature: serde_json::from_str::<Signature>(&signature)
-            .map_err(|e| store_error("history signature", e))?,
+            .map_err(|e| Error::store("reading history signature", e))?,
     })
 }
 
@@ -32,11 +33,7 @@ const COLUMNS: &str = "h.message_id, h.sender_key, h.received_us, h.label, h.kin
 #[async_trait::async_trait]
 impl HistoryStore for Store {
     async fn record(&self, e: &HistoryEntry) -> Result<bool> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| store_error("history", e))?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO history (message_id, sender_key, received_us, label, kind, signature) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING",
@@ -135,11 +132,7 @@ impl HistoryStore for Store {
     }
 
     async fn purge(&self, before: DateTime<Utc>) -> Result<u64> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| store_error("purge", e))?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM history_location WHERE message_id IN (SELECT message_id FROM history WHERE received_us < $1)")
             .bind(micros(before))
             .execute(&mut *tx)

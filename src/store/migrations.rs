@@ -38,47 +38,51 @@ const MIGRATIONS: &[(i64, &[&str], &[&str])] = &[
         "CREATE TABLE correction (correction_id TEXT PRIMARY KEY, message_id TEXT NOT NULL, from_label TEXT NOT NULL, to_label TEXT NOT NULL, from_queue TEXT NOT NULL, to_queue TEXT NOT NULL, corrected_by TEXT NOT NULL, note TEXT NOT NULL, corrected_us BIGINT NOT NULL)",
         "CREATE INDEX correction_time ON correction (corrected_us)",
     ],
+),
+(
+    3,
+    &[
+        "ALTER TABLE queue_item ADD COLUMN leased_by TEXT",
+        "CREATE INDEX queue_item_age ON queue_item (state, enqueued_us)",
+        "CREATE INDEX correction_message ON correction (message_id)",
+        "CREATE TABLE audit (audit_id TEXT PRIMARY KEY, at_us BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, message_id TEXT NOT NULL, detail TEXT NOT NULL)",
+        "CREATE INDEX audit_time ON audit (at_us)",
+    ],
+    &[
+        "ALTER TABLE queue_item ADD COLUMN leased_by TEXT",
+        "CREATE INDEX queue_item_age ON queue_item (state, enqueued_us)",
+        "CREATE INDEX correction_message ON correction (message_id)",
+        "CREATE TABLE audit (audit_id TEXT PRIMARY KEY, at_us BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, message_id TEXT NOT NULL, detail TEXT NOT NULL)",
+        "CREATE INDEX audit_time ON audit (at_us)",
+    ],
 )];
 
 /// Bring the schema up to date: one transaction under a lock (an advisory lock on PostgreSQL,
 /// `BEGIN IMMEDIATE` on SQLite), so two servers starting at once on one database migrate once.
 pub async fn run(store: &Store) -> Result<()> {
-    let mut conn = store
-        .pool()
-        .acquire()
+    let mut tx = store.begin_write().await?;
+    migrate(&mut tx, store.backend()).await?;
+    tx.commit()
         .await
-        .map_err(|e| store_error("migration", e))?;
-    let begin = match store.backend() {
-        Backend::Sqlite => "BEGIN IMMEDIATE",
-        Backend::Postgres => "BEGIN",
-    };
-    conn.execute(begin)
-        .await
-        .map_err(|e| store_error("migration", e))?;
-    let result = migrate(&mut conn, store.backend()).await;
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    let ended = conn
-        .execute(end)
-        .await
-        .map_err(|e| store_error("migration commit", e));
-    result.and(ended.map(|_| ()))
+        .map_err(|e| store_error("migration commit", e))
 }
 
-async fn migrate(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
+async fn migrate(conn: &mut super::queue::WriteTx, backend: Backend) -> Result<()> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7340519)")
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .await
             .map_err(|e| store_error("migration lock", e))?;
     }
-    conn.execute("CREATE TABLE IF NOT EXISTS herken_schema (version BIGINT PRIMARY KEY)")
+    (&mut **conn)
+        .execute("CREATE TABLE IF NOT EXISTS herken_schema (version BIGINT PRIMARY KEY)")
         .await
         .map_err(|e| store_error("creating herken_schema", e))?;
     for (version, sqlite, postgres) in MIGRATIONS {
         let done: Option<(i64,)> =
             sqlx::query_as("SELECT version FROM herken_schema WHERE version = $1")
                 .bind(*version)
-                .fetch_optional(&mut *conn)
+                .fetch_optional(&mut **conn)
                 .await
                 .map_err(|e| store_error("reading herken_schema", e))?;
         if done.is_some() {
@@ -89,13 +93,14 @@ async fn migrate(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()>
             Backend::Postgres => postgres,
         };
         for s in statements.iter() {
-            conn.execute(*s)
+            (&mut **conn)
+                .execute(*s)
                 .await
                 .map_err(|e| store_error(&format!("migration {version}"), e))?;
         }
         sqlx::query("INSERT INTO herken_schema (version) VALUES ($1)")
             .bind(*version)
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .await
             .map_err(|e| store_error("recording migration", e))?;
         tracing::info!(version, "schema migrated");

@@ -2,23 +2,35 @@
 //! configured), through one implementation over `sqlx::Any`.
 //!
 //! # Invariants
-//! - The store holds no message text and no sender: history rows carry a keyed hash of the
-//!   sender and an issue signature (location keys, topics, a MinHash sketch).
+//! - What is kept: the repeat history keeps no message text and no sender, only a keyed hash
+//!   of the sender and an issue signature (location keys, topics, a MinHash sketch). The
+//!   intake queues **do** keep the message (text, sender, subject: the clerk needs them) and
+//!   corrections keep the staff member's note. How long each is kept, and how one person's
+//!   data is erased, is in [`lifecycle`].
 //! - Every write that a caller has been told succeeded is committed (SQLite runs in WAL mode
 //!   with `synchronous = FULL`).
+//! - Every multi-statement write is one sqlx `Transaction` (`BEGIN IMMEDIATE` on SQLite): a
+//!   call cancelled in the middle rolls back, and its connection returns to the pool clean.
 //! - Times are stored as microseconds since the Unix epoch (BIGINT), the same on both backends.
-//! - The schema is versioned in `herken_schema`; migrations run at start, in order, each in
-//!   its own transaction, and are never edited once released (add a new one instead).
+//! - The schema is versioned in `herken_schema`; migrations run at start, in order, in one
+//!   transaction, and are never edited once released (add a new one instead).
+//! - Errors: the database's own text stays in the server log; clients see what herken was
+//!   doing, as UNAVAILABLE when retrying can help and INTERNAL when it cannot.
 //!
-//! # Tables (version 1)
+//! # Tables
 //! ```text
 //! history(message_id TEXT PK, sender_key TEXT, received_us BIGINT, label TEXT, kind TEXT,
 //!         signature TEXT /* JSON */)            -- one row per classified message with a sender
 //! history_location(message_id TEXT, location TEXT, PK (message_id, location))
+//! queue_item(…), correction(…)                  -- migrations 2 and 3, see `crate::intake`
+//! audit(audit_id TEXT PK, at_us BIGINT, actor TEXT, action TEXT, message_id TEXT,
+//!       detail TEXT)                            -- migration 3: corrections, erasures, retention
 //! ```
-//! Indexes: history(sender_key, received_us), history(received_us), history_location(location).
+//! Indexes: history(sender_key, received_us), history(received_us), history_location(location),
+//! queue_item(state, enqueued_us), correction(message_id), audit(at_us).
 
 mod history;
+pub mod lifecycle;
 mod migrations;
 mod queue;
 pub mod secret;
@@ -29,6 +41,8 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use lifecycle::{AuditEntry, Counts, Erase, Erased, Expired};
 
 use crate::error::{Error, Result};
 
@@ -59,8 +73,34 @@ pub enum Location {
     Postgres(String),
 }
 
-fn store_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Store(format!("{what}: {e}"))
+/// A store error from a database error: transient when retrying can help (the connection or
+/// pool failed, the database is busy or asks for a retry), permanent otherwise.
+fn store_error(what: &str, e: sqlx::Error) -> Error {
+    Error::Store {
+        what: what.to_string(),
+        transient: is_transient(&e),
+        detail: e.to_string(),
+    }
+}
+
+fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            // SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes.
+            // PostgreSQL: serialization failure, deadlock, connection and shutdown classes.
+            matches!(code.as_ref(), "5" | "6" | "40001" | "40P01" | "57P01" | "57P02" | "57P03")
+                || code.starts_with("08")
+                // SQLite's extended codes (e.g. 517, SQLITE_BUSY_SNAPSHOT) are at most 4 digits.
+                || (code.len() < 5 && code.parse::<i64>().is_ok_and(|c| c & 0xff == 5 || c & 0xff == 6))
+        }
+        _ => false,
+    }
 }
 
 impl Store {

@@ -2,7 +2,7 @@
 //! The invariants and the format are described in `crate::intake`.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Executor, Row};
+use sqlx::Row;
 
 use super::{from_micros, micros, store_error, Backend, Store};
 use crate::domain::Message;
@@ -22,76 +22,86 @@ fn item_from_row(row: &sqlx::any::AnyRow) -> Result<Item> {
         item_id: row.try_get("item_id").map_err(get)?,
         queue: row.try_get("queue").map_err(get)?,
         message: serde_json::from_str(&message)
-            .map_err(|e| store_error("queue item message", e))?,
+            .map_err(|e| Error::store("reading queue item message", e))?,
         classification: serde_json::from_str(&classification)
-            .map_err(|e| store_error("queue item classification", e))?,
+            .map_err(|e| Error::store("reading queue item classification", e))?,
         due_at: from_micros(row.try_get("due_us").map_err(get)?),
         deliveries: deliveries.max(0) as u32,
         acked: state == "acked",
     })
 }
 
+/// A write transaction: `BEGIN IMMEDIATE` on SQLite (the write lock up front, so two writers
+/// never deadlock upgrading a read lock), a plain `BEGIN` on PostgreSQL (row locks do the
+/// work). An sqlx `Transaction`: when the future holding it is dropped (a cancelled call), it
+/// rolls back before its connection is used again.
+pub(crate) type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
+
 impl Store {
-    /// A connection inside a write transaction that excludes other writers (SQLite) or is a
-    /// plain transaction whose row locks do the work (PostgreSQL).
-    async fn begin_write(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        let mut conn = self
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| store_error("queue", e))?;
+    /// Begin a write transaction (see [`WriteTx`]).
+    ///
+    /// The `BEGIN` runs in a task of its own, so that it always finishes: sqlx 0.8 (PostgreSQL)
+    /// counts a transaction as open only once the server has answered `BEGIN`, so a caller
+    /// cancelled between sending it and the answer would return the connection to the pool
+    /// inside a transaction that nobody rolls back, and the next user's autocommit writes
+    /// would silently join it (found by the cancellation test). Finished in its own task, the
+    /// `Transaction` exists, and dropping it queues the `ROLLBACK`.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
         let begin = match self.backend() {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        conn.execute(begin)
+        let pool = self.pool().clone();
+        tokio::spawn(async move { pool.begin_with(begin).await })
             .await
-            .map_err(|e| store_error("queue transaction", e))?;
-        Ok(conn)
+            .map_err(|e| Error::Internal(format!("beginning a transaction: {e}")))?
+            .map_err(|e| store_error("beginning a transaction", e))
     }
 
-    async fn finish(mut conn: sqlx::pool::PoolConnection<sqlx::Any>, ok: bool) -> Result<()> {
-        let end = if ok { "COMMIT" } else { "ROLLBACK" };
-        conn.execute(end)
-            .await
-            .map_err(|e| store_error("queue commit", e))?;
-        Ok(())
-    }
-
-    /// Run `sql` (item id as $1, `time` as $2 when given) for each id: what changed, and the
-    /// ids that did not (unknown, or acked already).
+    /// Run `sql` (item id as $1, holder as $2, `time` as $3 when given) for each id, in one
+    /// transaction: what changed, the ids not held by `holder`, and the unknown ones.
     async fn settle(
         &self,
         item_ids: &[String],
         sql: &str,
+        holder: &str,
         time: Option<i64>,
         what: &str,
     ) -> Result<Settled> {
+        let mut tx = self.begin_write().await?;
         let mut s = Settled::default();
         for id in item_ids {
-            let mut q = sqlx::query(sql).bind(id);
+            let mut q = sqlx::query(sql).bind(id).bind(holder);
             if let Some(t) = time {
                 q = q.bind(t);
             }
             let n = q
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| store_error(what, e))?
                 .rows_affected();
             if n > 0 {
                 s.done += 1;
+                continue;
+            }
+            let queued: Option<(String,)> = sqlx::query_as(
+                "SELECT item_id FROM queue_item WHERE item_id = $1 AND state = 'queued'",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| store_error(what, e))?;
+            if queued.is_some() {
+                s.not_held.push(id.clone());
             } else {
                 s.unknown.push(id.clone());
             }
         }
+        tx.commit().await.map_err(|e| store_error(what, e))?;
         Ok(s)
     }
 
-    async fn pull_in(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        spec: &PullSpec<'_>,
-    ) -> Result<Vec<Item>> {
+    async fn pull_in(&self, conn: &mut WriteTx, spec: &PullSpec<'_>) -> Result<Vec<Item>> {
         let now = micros(spec.now);
         let lock = match self.backend() {
             Backend::Sqlite => "",
@@ -113,7 +123,7 @@ impl Store {
             .bind(spec.queue)
             .bind(now)
             .bind(want)
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut **conn)
             .await
             .map_err(|e| store_error("pulling", e))?;
             if rows.is_empty() {
@@ -128,19 +138,20 @@ impl Store {
                     .try_get("deliveries")
                     .map_err(|e| store_error("pulling", e))?;
                 if deliveries as u32 >= spec.max_deliveries && spec.queue != spec.dead_letter {
-                    sqlx::query("UPDATE queue_item SET queue = $1, lease_until_us = NULL WHERE item_id = $2")
+                    sqlx::query("UPDATE queue_item SET queue = $1, lease_until_us = NULL, leased_by = NULL WHERE item_id = $2")
                         .bind(spec.dead_letter)
                         .bind(&id)
-                        .execute(&mut *conn)
+                        .execute(&mut **conn)
                         .await
                         .map_err(|e| store_error("dead-lettering", e))?;
                     tracing::warn!(item = %id, deliveries, "item dead-lettered after too many deliveries");
                     dead += 1;
                 } else {
-                    sqlx::query("UPDATE queue_item SET lease_until_us = $1, deliveries = deliveries + 1 WHERE item_id = $2")
+                    sqlx::query("UPDATE queue_item SET lease_until_us = $1, leased_by = $2, deliveries = deliveries + 1 WHERE item_id = $3")
                         .bind(micros(spec.now + spec.lease))
+                        .bind(spec.holder)
                         .bind(&id)
-                        .execute(&mut *conn)
+                        .execute(&mut **conn)
                         .await
                         .map_err(|e| store_error("leasing", e))?;
                     leased.push(id);
@@ -156,7 +167,7 @@ impl Store {
                 "SELECT {ITEM_COLUMNS} FROM queue_item WHERE item_id = $1"
             ))
             .bind(id)
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut **conn)
             .await
             .map_err(|e| store_error("pulling", e))?;
             items.push(item_from_row(&row)?);
@@ -188,26 +199,32 @@ impl QueueStore for Store {
     }
 
     async fn pull(&self, spec: &PullSpec<'_>) -> Result<Vec<Item>> {
-        let mut conn = self.begin_write().await?;
-        let result = self.pull_in(&mut conn, spec).await;
-        Store::finish(conn, result.is_ok()).await?;
-        result
+        let mut tx = self.begin_write().await?;
+        let items = self.pull_in(&mut tx, spec).await?;
+        tx.commit()
+            .await
+            .map_err(|e| store_error("pull commit", e))?;
+        Ok(items)
     }
 
-    async fn ack(&self, item_ids: &[String], now: DateTime<Utc>) -> Result<Settled> {
+    async fn ack(&self, item_ids: &[String], now: DateTime<Utc>, holder: &str) -> Result<Settled> {
         self.settle(
             item_ids,
-            "UPDATE queue_item SET state = 'acked', acked_us = $2, lease_until_us = NULL WHERE item_id = $1 AND state = 'queued'",
+            "UPDATE queue_item SET state = 'acked', acked_us = $3, lease_until_us = NULL \
+             WHERE item_id = $1 AND state = 'queued' AND leased_by = $2",
+            holder,
             Some(micros(now)),
             "acking",
         )
         .await
     }
 
-    async fn release(&self, item_ids: &[String]) -> Result<Settled> {
+    async fn release(&self, item_ids: &[String], holder: &str) -> Result<Settled> {
         self.settle(
             item_ids,
-            "UPDATE queue_item SET lease_until_us = NULL WHERE item_id = $1 AND state = 'queued'",
+            "UPDATE queue_item SET lease_until_us = NULL, leased_by = NULL \
+             WHERE item_id = $1 AND state = 'queued' AND leased_by = $2",
+            holder,
             None,
             "releasing",
         )
@@ -226,44 +243,57 @@ impl QueueStore for Store {
     }
 
     async fn correct(&self, c: &Correction, classification: &Outcome) -> Result<()> {
-        let mut conn = self.begin_write().await?;
-        let result: Result<()> = async {
-            sqlx::query(
-                "INSERT INTO correction (correction_id, message_id, from_label, to_label, from_queue, to_queue, corrected_by, note, corrected_us) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(&c.message_id)
-            .bind(c.from_label.as_str())
-            .bind(c.to_label.as_str())
-            .bind(&c.from_queue)
-            .bind(&c.to_queue)
-            .bind(&c.corrected_by)
-            .bind(&c.note)
-            .bind(micros(c.corrected_at))
-            .execute(&mut *conn)
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO correction (correction_id, message_id, from_label, to_label, from_queue, to_queue, corrected_by, note, corrected_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&c.message_id)
+        .bind(c.from_label.as_str())
+        .bind(c.to_label.as_str())
+        .bind(&c.from_queue)
+        .bind(&c.to_queue)
+        .bind(&c.corrected_by)
+        .bind(&c.note)
+        .bind(micros(c.corrected_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store_error("recording correction", e))?;
+        // A queued item moves (and its lease ends: the clerk holding it has the wrong desk);
+        // an acked one keeps its place but carries the right label.
+        sqlx::query(
+            "UPDATE queue_item SET label = $1, classification = $2, \
+             queue = CASE WHEN state = 'queued' THEN $3 ELSE queue END, \
+             lease_until_us = CASE WHEN state = 'queued' THEN NULL ELSE lease_until_us END, \
+             leased_by = CASE WHEN state = 'queued' THEN NULL ELSE leased_by END \
+             WHERE message_id = $4",
+        )
+        .bind(c.to_label.as_str())
+        .bind(serde_json::to_string(classification).expect("outcome serialises"))
+        .bind(&c.to_queue)
+        .bind(&c.message_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store_error("moving corrected item", e))?;
+        super::lifecycle::audit_in(
+            &mut tx,
+            &super::lifecycle::AuditEntry {
+                at: c.corrected_at,
+                actor: c.corrected_by.clone(),
+                action: "correct".into(),
+                message_id: c.message_id.clone(),
+                detail: format!(
+                    "{} -> {}, {} -> {}",
+                    c.from_label, c.to_label, c.from_queue, c.to_queue
+                ),
+            },
+        )
+        .await?;
+        tx.commit()
             .await
-            .map_err(|e| store_error("recording correction", e))?;
-            // A queued item moves (and its lease ends: the clerk holding it has the wrong desk);
-            // an acked one keeps its place but carries the right label.
-            sqlx::query(
-                "UPDATE queue_item SET label = $1, classification = $2, \
-                 queue = CASE WHEN state = 'queued' THEN $3 ELSE queue END, \
-                 lease_until_us = CASE WHEN state = 'queued' THEN NULL ELSE lease_until_us END \
-                 WHERE message_id = $4",
-            )
-            .bind(c.to_label.as_str())
-            .bind(serde_json::to_string(classification).expect("outcome serialises"))
-            .bind(&c.to_queue)
-            .bind(&c.message_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| store_error("moving corrected item", e))?;
-            Ok(())
-        }
-        .await;
-        Store::finish(conn, result.is_ok()).await?;
-        result
+            .map_err(|e| store_error("correction commit", e))?;
+        Ok(())
     }
 
     async fn stats(&self, now: DateTime<Utc>) -> Result<Vec<QueueStats>> {
@@ -312,8 +342,9 @@ impl QueueStore for Store {
             .map(|r| {
                 let get = |e: sqlx::Error| store_error("reading corrections", e);
                 let label = |s: String| {
-                    s.parse()
-                        .map_err(|e: crate::domain::UnknownName| Error::Store(e.to_string()))
+                    s.parse().map_err(|e: crate::domain::UnknownName| {
+                        Error::store("reading corrections", e)
+                    })
                 };
                 let message: Option<String> = r.try_get("message").map_err(get)?;
                 Ok((
@@ -350,16 +381,5 @@ impl QueueStore for Store {
                 ))
             })
             .collect()
-    }
-
-    async fn purge_acked(&self, before: DateTime<Utc>) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM queue_item WHERE state = 'acked' AND acked_us < $1")
-                .bind(micros(before))
-                .execute(self.pool())
-                .await
-                .map_err(|e| store_error("purging acked items", e))?
-                .rows_affected(),
-        )
     }
 }

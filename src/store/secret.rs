@@ -1,4 +1,6 @@
-//! The secret that keys sender hashes: read from a file, generated at first start.
+//! The secret that keys sender hashes: read from a file, generated at first start. A server
+//! whose store already holds history refuses to start without it ([`load_for_store`]): a new
+//! secret would silently make every earlier sender a stranger.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,6 +9,20 @@ use crate::error::{Error, Result};
 
 /// Bytes of a generated secret.
 pub const SECRET_LEN: usize = 32;
+
+/// The secret for a store holding `history_rows` rows of history: read from `path` (with a
+/// warning in the log when others may read it); generated only while there is no history.
+pub fn load_for_store(path: &Path, history_rows: u64) -> Result<Vec<u8>> {
+    if history_rows > 0 && !path.exists() {
+        return Err(Error::Config(format!(
+            "the sender-key secret {} is missing, but the store holds {history_rows} history rows keyed with it: restore the file from a backup (a new secret would make every earlier sender a stranger), or point secret_file at it",
+            path.display()
+        )));
+    }
+    let secret = load_or_create(path)?;
+    crate::auth::warn_if_loose(path);
+    Ok(secret)
+}
 
 /// Read the secret from `path`, or generate one there (mode 0600) when the file is missing.
 pub fn load_or_create(path: &Path) -> Result<Vec<u8>> {
@@ -20,7 +36,7 @@ pub fn load_or_create(path: &Path) -> Result<Vec<u8>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut secret = vec![0u8; SECRET_LEN];
             getrandom::getrandom(&mut secret)
-                .map_err(|e| Error::Config(format!("no randomness for the secret: {e}")))?;
+                .map_err(|e| Error::Internal(format!("no randomness for the secret: {e}")))?;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
@@ -29,7 +45,7 @@ pub fn load_or_create(path: &Path) -> Result<Vec<u8>> {
             // of two servers starting at once exactly one secret wins.
             let mut nonce = [0u8; 8];
             getrandom::getrandom(&mut nonce)
-                .map_err(|e| Error::Config(format!("no randomness for the secret: {e}")))?;
+                .map_err(|e| Error::Internal(format!("no randomness for the secret: {e}")))?;
             let file_name = path
                 .file_name()
                 .map(|n| n.to_string_lossy())
@@ -105,6 +121,17 @@ mod tests {
             // No temporary file is left beside it.
             assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         }
+    }
+
+    #[test]
+    fn a_missing_secret_is_refused_once_there_is_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sender.key");
+        let e = load_for_store(&p, 3).unwrap_err().to_string();
+        assert!(e.contains("missing") && e.contains("3 history rows"), "{e}");
+        assert!(!p.exists(), "no new secret was made");
+        assert_eq!(load_for_store(&p, 0).unwrap().len(), SECRET_LEN);
+        assert!(load_for_store(&p, 3).is_ok());
     }
 
     #[test]

@@ -190,9 +190,41 @@ fn help_documents_every_subcommand() {
         "corrections",
         "load",
         "model",
+        "key",
+        "purge",
     ] {
         assert!(s.contains(sub), "{s}");
     }
+    let out = herken().args(["key", "new", "--help"]).output().unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    for flag in ["--name", "--role", "--keys-file"] {
+        assert!(s.contains(flag), "{s}");
+    }
+    let out = herken().args(["purge", "--help"]).output().unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("--sender") && s.contains("--message-id"), "{s}");
+}
+
+/// Issue 11: a 170 KB e-mail of nested blockquotes peaked at 1.7 GB in `classify --eml`.
+/// Now its decoded length is refused before it is built.
+#[test]
+fn eml_html_bomb_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bomb.eml");
+    let body = "<blockquote>Ik ben het zat.".repeat(170_000 / 27);
+    std::fs::write(
+        &f,
+        format!("From: a@example.nl\r\nContent-Type: text/html\r\n\r\n{body}"),
+    )
+    .unwrap();
+    let out = herken()
+        .args(["classify", "--json", "--eml"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("characters"), "{err}");
 }
 
 #[test]

@@ -45,8 +45,8 @@ async fn queue_contract(store: Store) {
     assert_eq!(store.snapshot().await.unwrap().len(), 4);
 
     // Two pullers never get the same item; oldest first.
-    let a = intake.pull("meldingen", 2, 60, t(10)).await.unwrap();
-    let b = intake.pull("meldingen", 10, 60, t(10)).await.unwrap();
+    let a = intake.pull("meldingen", 2, 60, t(10), "").await.unwrap();
+    let b = intake.pull("meldingen", 10, 60, t(10), "").await.unwrap();
     let ids =
         |v: &[herken::intake::Item]| v.iter().map(|i| i.message.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&a), ["m0", "m1"]);
@@ -55,7 +55,7 @@ async fn queue_contract(store: Store) {
         .iter()
         .all(|i| i.deliveries == 1 && i.classification.label == Label::Melding));
     assert!(intake
-        .pull("meldingen", 10, 60, t(10))
+        .pull("meldingen", 10, 60, t(10), "")
         .await
         .unwrap()
         .is_empty());
@@ -81,7 +81,7 @@ async fn queue_contract(store: Store) {
 
     // A lease runs out: the item comes back, with its deliveries counted.
     let again = intake
-        .pull("meldingen", 1, 60, t(10) + Duration::seconds(61))
+        .pull("meldingen", 1, 60, t(10) + Duration::seconds(61), "")
         .await
         .unwrap();
     assert_eq!(ids(&again), ["m0"]);
@@ -91,16 +91,16 @@ async fn queue_contract(store: Store) {
     let m1 = a[1].item_id.clone();
     assert_eq!(
         intake
-            .release(std::slice::from_ref(&m1))
+            .release(std::slice::from_ref(&m1), "")
             .await
             .unwrap()
             .done,
         1
     );
-    let back = intake.pull("meldingen", 1, 60, t(12)).await.unwrap();
+    let back = intake.pull("meldingen", 1, 60, t(12), "").await.unwrap();
     assert_eq!(back[0].item_id, m1);
     let s = intake
-        .ack(&[m1.clone(), "no-such-item".into()], t(13))
+        .ack(&[m1.clone(), "no-such-item".into()], t(13), "")
         .await
         .unwrap();
     assert_eq!(
@@ -109,7 +109,7 @@ async fn queue_contract(store: Store) {
     );
     assert_eq!(
         intake
-            .ack(std::slice::from_ref(&m1), t(14))
+            .ack(std::slice::from_ref(&m1), t(14), "")
             .await
             .unwrap()
             .unknown,
@@ -117,7 +117,7 @@ async fn queue_contract(store: Store) {
     );
     assert!(
         intake
-            .pull("meldingen", 10, 60, t(60 * 24 * 400))
+            .pull("meldingen", 10, 60, t(60 * 24 * 400), "")
             .await
             .unwrap()
             .iter()
@@ -134,7 +134,7 @@ async fn queue_contract(store: Store) {
         (c.from_label, c.to_label, c.to_queue.as_str()),
         (Label::Melding, Label::Klacht, "klachten")
     );
-    let k = intake.pull("klachten", 10, 60, t(21)).await.unwrap();
+    let k = intake.pull("klachten", 10, 60, t(21), "").await.unwrap();
     assert_eq!(ids(&k), ["m2"]);
     assert_eq!(k[0].classification.label, Label::Klacht);
     let exported = store.corrections(t(0)).await.unwrap();
@@ -148,19 +148,19 @@ async fn queue_contract(store: Store) {
 
     // Validation names the field.
     let e = intake
-        .pull("nergens", 1, 60, t(30))
+        .pull("nergens", 1, 60, t(30), "")
         .await
         .unwrap_err()
         .to_string();
     assert!(e.contains("nergens") && e.contains("meldingen"), "{e}");
     assert!(intake
-        .pull("meldingen", 100_000, 60, t(30))
+        .pull("meldingen", 100_000, 60, t(30), "")
         .await
         .unwrap_err()
         .to_string()
         .contains("max_items"));
     assert!(intake
-        .ack(&[], t(30))
+        .ack(&[], t(30), "")
         .await
         .unwrap_err()
         .to_string()
@@ -176,16 +176,19 @@ async fn dead_letter_contract(store: Store) {
     intake.enqueue(&m, &o, t(0)).await.unwrap();
     let max = Router::builtin().max_deliveries as i64;
     for n in 0..max {
-        let got = intake.pull("meldingen", 1, 60, t(n * 10)).await.unwrap();
+        let got = intake
+            .pull("meldingen", 1, 60, t(n * 10), "")
+            .await
+            .unwrap();
         assert_eq!(got.len(), 1, "delivery {}", n + 1);
     }
     assert!(intake
-        .pull("meldingen", 1, 60, t(max * 10))
+        .pull("meldingen", 1, 60, t(max * 10), "")
         .await
         .unwrap()
         .is_empty());
     let dead = intake
-        .pull("dead-letter", 1, 60, t(max * 10 + 1))
+        .pull("dead-letter", 1, 60, t(max * 10 + 1), "")
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);

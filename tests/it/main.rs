@@ -1,5 +1,6 @@
 //! herken's integration tests: one binary, a module per concern.
 
+mod access;
 mod cli;
 mod corpus;
 mod encoder;
@@ -7,6 +8,8 @@ mod encoder;
 mod finetune;
 mod grpc;
 mod intake;
+mod lifecycle;
+mod limits;
 mod load;
 mod offsets;
 mod repeat;

@@ -102,12 +102,24 @@ pub struct TestServer {
 impl TestServer {
     /// Serve `config` on 127.0.0.1:0.
     pub async fn start(config: Config) -> TestServer {
+        let admission =
+            herken::admission::Admission::new(config.admission.threads, config.admission.queue);
+        TestServer::start_with(config, admission).await
+    }
+
+    /// Serve `config` on 127.0.0.1:0 with a given admission pool.
+    pub async fn start_with(config: Config, admission: herken::admission::Admission) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(herken::server::run(listener, config, async {
-            let _ = rx.await;
-        }));
+        let handle = tokio::spawn(herken::server::run_with(
+            listener,
+            config,
+            admission,
+            async {
+                let _ = rx.await;
+            },
+        ));
         TestServer {
             addr,
             stop: Some(tx),
@@ -118,6 +130,11 @@ impl TestServer {
     /// The endpoint URL.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Wait for the server's own end (a refusal to start).
+    pub async fn outcome(self) -> herken::Result<()> {
+        self.handle.await.unwrap()
     }
 
     /// Ask for shutdown and wait until the server has stopped.
@@ -139,4 +156,12 @@ pub async fn channel(url: &str) -> tonic::transport::Channel {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     panic!("server at {url} did not accept connections");
+}
+
+/// A request with the API key `token` in its metadata.
+pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
 }

@@ -11,9 +11,11 @@
 //! 5. join the kept lines with "\n"; when nothing with letters is left, fall back to a less
 //!    stripped version and at last to the folded full text.
 //!
-//! Raw RFC 5322 e-mail is turned into a body text by [`parse_raw_email`] ([`mime`]).
+//! Raw RFC 5322 e-mail is turned into a body text by [`parse_raw_email`] ([`mime`]), its HTML
+//! parts by [`html_to_text`] ([`html`]).
 
 mod email;
+pub mod html;
 mod mime;
 mod offsets;
 mod transcript;
@@ -23,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::Channel;
 use offsets::{Line, Source};
 
-pub use mime::{html_to_text, parse_raw_email, EmailError, ParsedEmail};
+pub use html::{html_to_text, html_to_text_bounded};
+pub use mime::{parse_raw_email, parse_raw_email_bounded, EmailError, ParsedEmail};
 
 /// What kind of structure the message turned out to have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
