@@ -391,52 +391,45 @@ impl TopModel {
     }
 
     /// Write the layers as f16 with metadata naming the base encoder and the layers.
+    ///
+    /// The safetensors file is written here rather than by the `safetensors` crate, whose
+    /// metadata is a `HashMap` serialised in a random order: the same seed must give the same
+    /// bytes. Layout: header length (u64 LE), the JSON header (sorted keys, padded with spaces
+    /// to a multiple of 8), then the tensors' data back to back in the header's order.
     pub fn save(&self, path: &Path, base_encoder: &str) -> Result<()> {
-        struct View {
-            shape: Vec<usize>,
-            data: Vec<u8>,
-        }
-        impl safetensors::View for &View {
-            fn dtype(&self) -> safetensors::Dtype {
-                safetensors::Dtype::F16
-            }
-            fn shape(&self) -> &[usize] {
-                &self.shape
-            }
-            fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-                std::borrow::Cow::Borrowed(&self.data)
-            }
-            fn data_len(&self) -> usize {
-                self.data.len()
-            }
-        }
-        let mut views = Vec::new();
-        for (name, t) in self.layer_tensors() {
-            let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
-            let flat = Vec::<f32>::try_from(t.reshape([-1])).map_err(model_error)?;
-            let data: Vec<u8> = flat
-                .iter()
-                .flat_map(|&v| f32_to_f16(v).to_le_bytes())
-                .collect();
-            views.push((name, View { shape, data }));
-        }
+        use std::collections::BTreeMap;
         let n_layers = self.layers.len();
         let layers: Vec<String> = (self.first..self.first + n_layers)
             .map(|l| l.to_string())
             .collect();
-        let meta: HashMap<String, String> = [
-            ("base_encoder".to_string(), base_encoder.to_string()),
-            ("layers".to_string(), layers.join(",")),
-            (
-                "format".to_string(),
-                "herken fine-tuned encoder layers".to_string(),
-            ),
-        ]
-        .into_iter()
-        .collect();
-        let refs: Vec<(String, &View)> = views.iter().map(|(n, v)| (n.clone(), v)).collect();
-        let bytes = safetensors::serialize(refs, &Some(meta))
-            .map_err(|e| model_error(format!("serialising: {e}")))?;
+        let mut header: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        header.insert(
+            "__metadata__".into(),
+            serde_json::json!({
+                "base_encoder": base_encoder,
+                "format": "herken fine-tuned encoder layers",
+                "layers": layers.join(","),
+            }),
+        );
+        let mut data: Vec<u8> = Vec::new();
+        for (name, t) in self.layer_tensors() {
+            let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+            let flat = Vec::<f32>::try_from(t.reshape([-1])).map_err(model_error)?;
+            let start = data.len();
+            data.extend(flat.iter().flat_map(|&v| f32_to_f16(v).to_le_bytes()));
+            header.insert(
+                name,
+                serde_json::json!({"dtype": "F16", "shape": shape, "data_offsets": [start, data.len()]}),
+            );
+        }
+        let mut head = serde_json::to_vec(&header).map_err(model_error)?;
+        while head.len() % 8 != 0 {
+            head.push(b' ');
+        }
+        let mut bytes = Vec::with_capacity(8 + head.len() + data.len());
+        bytes.extend_from_slice(&(head.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&head);
+        bytes.extend_from_slice(&data);
         let tmp = path.with_extension("safetensors.tmp");
         std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
