@@ -105,7 +105,6 @@ pub async fn run_with(
         Arc::new(store.clone()),
         secret.as_ref().clone(),
         config.repeat.clone(),
-        config.decide.min_confidence,
     )
     .with_intake(intake.clone())
     .with_admission(admission.clone());
