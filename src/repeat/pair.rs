@@ -142,7 +142,9 @@ impl PairModel {
     }
 
     /// Score a pair. Another street *and* another object or problem is another issue,
-    /// whatever the model says: two contradictions are no coincidence of wording.
+    /// whatever the model says: two contradictions are no coincidence of wording. So is a new
+    /// event at the same object (the lamp that was out, now hit by a car) that does not say
+    /// it was reported before.
     pub fn score(&self, pair: &Pair) -> Scored {
         let contributions: Vec<f32> = self
             .weight_vector()
@@ -157,9 +159,12 @@ impl PairModel {
                 .position(|s| *s == name)
                 .map_or(0.0, |i| pair.values[i])
         };
-        let contradicted = value("place_conflict") > 0.0
-            && (value("problem_conflict") > 0.0 || value("topic_conflict") > 0.0)
-            && value("case") == 0.0;
+        // Another street and another object or problem; or something that happened to the
+        // object since (a car hit it, it blew over) and no word of an earlier report.
+        let contradicted = value("case") == 0.0
+            && (value("place_conflict") > 0.0
+                && (value("problem_conflict") > 0.0 || value("topic_conflict") > 0.0)
+                || value("new_event") > 0.0 && value("says_repeat") == 0.0);
         Scored {
             probability: if contradicted {
                 0.0

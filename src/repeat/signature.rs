@@ -256,11 +256,11 @@ impl Signature {
         !a.is_empty() && !b.is_empty() && !a.iter().any(|k| b.contains(k))
     }
 
-    /// Whether this message tells of an event (a car hit it, it blew over, vandals) that the
+    /// Whether this message tells of an event (a car hit it, vandals) that the
     /// earlier one did not: something new happened to the object, a new issue even at the
     /// same place.
     pub fn new_event_since(&self, earlier: &Signature) -> bool {
-        const EVENTS: &[&str] = &["ongeluk", "omgevallen"];
+        const EVENTS: &[&str] = &["ongeluk"];
         let has = |s: &Signature| s.problems.iter().any(|p| EVENTS.contains(&p.as_str()));
         has(self) && !has(earlier)
     }
