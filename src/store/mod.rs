@@ -33,6 +33,7 @@ mod history;
 pub mod lifecycle;
 mod migrations;
 mod queue;
+pub mod report;
 pub mod secret;
 
 use std::path::{Path, PathBuf};
