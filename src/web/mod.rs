@@ -608,10 +608,10 @@ fn herkennen_form(ctx: &Ctx, f: &ClassifyForm) -> String {
     let _ = write!(
         h,
         "</select></div><div><label for=\"afzender\">Afzender <span class=\"hint\">(optioneel, voor herhaalde meldingen)</span></label>\
-         <input type=\"text\" id=\"afzender\" name=\"afzender\" value=\"{}\" autocomplete=\"off\" placeholder=\"e-mailadres, telefoon of naam, postcode\"></div></div>\
+         <input type=\"text\" id=\"afzender\" name=\"afzender\" value=\"{}\" autocomplete=\"off\" placeholder=\"naam@voorbeeld.nl\"></div></div>\
          <label for=\"onderwerp\">Onderwerp <span class=\"hint\">(optioneel)</span></label>\
          <input type=\"text\" id=\"onderwerp\" name=\"onderwerp\" value=\"{}\" autocomplete=\"off\">\
-         <label class=\"check\"><input type=\"checkbox\" name=\"wachtrij\" value=\"ja\"{}> In de wachtrij zetten <span class=\"hint\">(de juiste afdeling krijgt het bericht)</span></label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"wachtrij\" value=\"ja\"{}><span>In de wachtrij zetten <span class=\"hint\">(de juiste afdeling krijgt het bericht)</span></span></label>\
          <div class=\"actions\"><button type=\"submit\" class=\"primary\">Herken</button></div></form>",
         esc(&f.afzender),
         esc(&f.onderwerp),
@@ -849,7 +849,7 @@ fn progress(i: usize, n: usize, score: Option<usize>) -> String {
     let w = if n == 0 { 0 } else { i * 300 / n };
     format!(
         "<div class=\"progress\"><span>Vraag {} van {n}</span>{}</div>\
-         <svg width=\"300\" height=\"8\" viewBox=\"0 0 300 8\" aria-hidden=\"true\" focusable=\"false\"><rect width=\"300\" height=\"8\" rx=\"4\" class=\"track\"/><rect width=\"{w}\" height=\"8\" rx=\"4\" class=\"l-melding\"/></svg>",
+         <svg class=\"progress-bar\" width=\"300\" height=\"8\" viewBox=\"0 0 300 8\" preserveAspectRatio=\"none\" aria-hidden=\"true\" focusable=\"false\"><rect width=\"300\" height=\"8\" rx=\"4\" class=\"track\"/><rect width=\"{w}\" height=\"8\" rx=\"4\" class=\"l-melding\"/></svg>",
         (i + 1).min(n),
         score.map(|s| format!("<span>{s} goed</span>")).unwrap_or_default()
     )
@@ -1003,7 +1003,7 @@ async fn oefenen_antwoord(State(st): State<WebState>, headers: HeaderMap, uri: U
     body.push_str(&progress(i, items.len(), Some(score_of(&items, &answers))));
     let _ = write!(
         body,
-        "<h2 class=\"{}\" data-testid=\"result\" role=\"status\">{}</h2>\
+        "<div role=\"status\"><h2 class=\"{}\" data-testid=\"result\">{}</h2></div>\
          <div class=\"verdict\"><span>Het goede antwoord:</span><span class=\"pill l-{}\" data-testid=\"answer\">{}</span>{}</div>",
         if right { "result-ok" } else { "result-bad" },
         if right {

@@ -513,8 +513,13 @@ pub fn report_body(r: &Report, export: Option<&str>) -> String {
     if r.places_below_threshold > 0 {
         let _ = write!(
             h,
-            "<p class=\"muted\">{} andere plekken hadden minder dan {min} meldingen en staan er niet in.</p>",
-            r.places_below_threshold
+            "<p class=\"muted\">{} minder dan {min} meldingen en {} er niet in.</p>",
+            if r.places_below_threshold == 1 {
+                "1 andere plek had".to_string()
+            } else {
+                format!("{} andere plekken hadden", r.places_below_threshold)
+            },
+            if r.places_below_threshold == 1 { "staat" } else { "staan" }
         );
     }
     h.push_str("<h2>Termijnen per wachtrij</h2>");
