@@ -49,7 +49,9 @@ pub fn all() -> &'static [Exercise] {
         OEFENEN
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).expect("data/training/oefenen.jsonl is valid (tested)"))
+            .map(|l| {
+                serde_json::from_str(l).expect("data/training/oefenen.jsonl is valid (tested)")
+            })
             .collect()
     })
 }
@@ -136,7 +138,11 @@ mod tests {
             assert!(is_set(&e.set), "{}: unknown set {}", e.id, e.set);
             assert!(!e.teaching_note.trim().is_empty(), "{}: no note", e.id);
             for c in &e.cues {
-                assert!(e.text.contains(c.as_str()), "{}: cue {c:?} not in text", e.id);
+                assert!(
+                    e.text.contains(c.as_str()),
+                    "{}: cue {c:?} not in text",
+                    e.id
+                );
             }
             assert!(cue_spans(e).len() <= e.cues.len());
         }

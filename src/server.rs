@@ -197,11 +197,21 @@ pub async fn run_full(
         let _ = stop_tx.send(true);
     };
     let web_task = web.map(|w| {
-        let state = crate::web::WebState::new(engine_for_web.clone(), store.clone(), access.clone(), &config);
+        let state = crate::web::WebState::new(
+            engine_for_web.clone(),
+            store.clone(),
+            access.clone(),
+            &config,
+        );
         let mut stop = stop_rx.clone();
-        tokio::spawn(crate::web::serve(w, state, limits.max_text_chars, async move {
-            let _ = stop.wait_for(|s| *s).await;
-        }))
+        tokio::spawn(crate::web::serve(
+            w,
+            state,
+            limits.max_text_chars,
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+        ))
     });
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {

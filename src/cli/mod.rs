@@ -171,11 +171,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .await
                     .with_context(|| format!("binding {}", config.addr))?;
                 let web = match config.web_addr {
-                    Some(a) => Some(
-                        tokio::net::TcpListener::bind(a)
-                            .await
-                            .with_context(|| format!("binding the web pages to {a} (web_addr; \"off\" turns them off)"))?,
-                    ),
+                    Some(a) => Some(tokio::net::TcpListener::bind(a).await.with_context(|| {
+                        format!("binding the web pages to {a} (web_addr; \"off\" turns them off)")
+                    })?),
                     None => None,
                 };
                 let admission = herken::admission::Admission::new(

@@ -91,13 +91,20 @@ pub fn run(args: QuizArgs) -> anyhow::Result<ExitCode> {
     });
     let pool = exercises::set(Some(&args.set));
     let n = args.count.clamp(1, pool.len());
-    let items: Vec<&Exercise> = exercises::shuffled(&pool, seed).into_iter().take(n).collect();
+    let items: Vec<&Exercise> = exercises::shuffled(&pool, seed)
+        .into_iter()
+        .take(n)
+        .collect();
     let stdin = std::io::stdin();
     let typed = stdin.is_terminal();
     let mut input = stdin.lock();
     let mut out = std::io::stdout().lock();
     let rule = "─".repeat(60);
-    let (bold, reset) = if color { ("\x1b[1m", "\x1b[0m") } else { ("", "") };
+    let (bold, reset) = if color {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
     writeln!(
         out,
         "{bold}herken quiz{reset} · set {} · {n} vragen (seed {seed})\n\

@@ -51,8 +51,18 @@ fn summary(r: &Report) -> String {
         c(r.corrections, min)
     );
     let list = |title: &str, b: &[herken::store::report::Bucket]| {
-        let items: Vec<String> = b.iter().map(|b| format!("{} {}", b.key, c(b.count, min))).collect();
-        format!("{title}: {}\n", if items.is_empty() { "-".into() } else { items.join(", ") })
+        let items: Vec<String> = b
+            .iter()
+            .map(|b| format!("{} {}", b.key, c(b.count, min)))
+            .collect();
+        format!(
+            "{title}: {}\n",
+            if items.is_empty() {
+                "-".into()
+            } else {
+                items.join(", ")
+            }
+        )
     };
     s.push_str(&list("labels", &r.by_label));
     s.push_str(&list("queues", &r.by_queue));
@@ -67,9 +77,16 @@ fn summary(r: &Report) -> String {
         .collect();
     s.push_str(&format!(
         "hotspots: {}{}\n",
-        if spots.is_empty() { "-".into() } else { spots.join(", ") },
+        if spots.is_empty() {
+            "-".into()
+        } else {
+            spots.join(", ")
+        },
         if r.places_below_threshold > 0 {
-            format!(" ({} places below {min} left out)", r.places_below_threshold)
+            format!(
+                " ({} places below {min} left out)",
+                r.places_below_threshold
+            )
         } else {
             String::new()
         }
@@ -84,7 +101,12 @@ fn summary(r: &Report) -> String {
         ));
     }
     for p in &r.correction_pairs {
-        s.push_str(&format!("correction {} → {}: {}\n", p.from, p.to, c(p.count, min)));
+        s.push_str(&format!(
+            "correction {} → {}: {}\n",
+            p.from,
+            p.to,
+            c(p.count, min)
+        ));
     }
     s
 }

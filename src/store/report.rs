@@ -377,7 +377,9 @@ impl Store {
             let t: String = row.try_get("to_label").map_err(get)?;
             let at: i64 = row.try_get("corrected_us").map_err(get)?;
             *pairs.entry((f, t)).or_default() += 1;
-            *corrected_weeks.entry(iso_week(from_micros(at))).or_default() += 1;
+            *corrected_weeks
+                .entry(iso_week(from_micros(at)))
+                .or_default() += 1;
         }
         let mut correction_pairs: Vec<CorrectionPair> = pairs
             .into_iter()

@@ -136,7 +136,10 @@ pub async fn serve(
 
 /// Refuse web pages on an address other than loopback unless `allow_insecure` (they are plain
 /// HTTP: a proxy in front must do TLS) and keys are on.
-pub fn check_exposure(addr: std::net::SocketAddr, access: &crate::config::AccessConfig) -> crate::error::Result<()> {
+pub fn check_exposure(
+    addr: std::net::SocketAddr,
+    access: &crate::config::AccessConfig,
+) -> crate::error::Result<()> {
     if addr.ip().is_loopback() {
         return Ok(());
     }
@@ -170,8 +173,14 @@ async fn security_headers(mut resp: Response) -> Response {
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -284,7 +293,12 @@ impl Ctx {
     }
 
     fn page(&self, status: StatusCode, html: String) -> Response {
-        let mut r = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+        let mut r = (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response();
         if let Some(c) = &self.new_cookie {
             r.headers_mut().insert(header::SET_COOKIE, c.clone());
         }
@@ -302,7 +316,10 @@ impl Ctx {
 fn redirect(to: &str, cookie: Option<HeaderValue>) -> Response {
     let mut r = (
         StatusCode::SEE_OTHER,
-        [(header::LOCATION, HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")))],
+        [(
+            header::LOCATION,
+            HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")),
+        )],
     )
         .into_response();
     if let Some(c) = cookie {
@@ -317,21 +334,19 @@ impl WebState {
     /// role.
     fn ctx(&self, headers: &HeaderMap, uri: &Uri, role: Role) -> Result<Ctx, Response> {
         let keys_on = self.access.mode() == AuthMode::Keys;
-        let (caller, csrf, new_cookie) = match cookie_value(headers).and_then(|id| self.sessions.get(&id)) {
-            Some((caller, csrf)) => (caller, csrf, None),
-            None => {
-                let (id, csrf) = self.sessions.create(None);
-                (None, csrf, Some(set_cookie(&id)))
-            }
-        };
+        let (caller, csrf, new_cookie) =
+            match cookie_value(headers).and_then(|id| self.sessions.get(&id)) {
+                Some((caller, csrf)) => (caller, csrf, None),
+                None => {
+                    let (id, csrf) = self.sessions.create(None);
+                    (None, csrf, Some(set_cookie(&id)))
+                }
+            };
         let caller = match (keys_on, caller) {
             (false, _) => Caller::anonymous(),
             (true, Some(c)) => c,
             (true, None) => {
-                let back = uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
+                let back = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 let to = format!("/inloggen?terug={}", percent_encode(back));
                 return Err(redirect(&to, new_cookie));
             }
@@ -349,7 +364,14 @@ impl WebState {
                 esc(&ctx.caller.name),
                 role.as_str()
             );
-            let html = render::page("Geen toegang", &self.nav(&ctx.caller, ""), ctx.user(), &body, false, false);
+            let html = render::page(
+                "Geen toegang",
+                &self.nav(&ctx.caller, ""),
+                ctx.user(),
+                &body,
+                false,
+                false,
+            );
             return Err(ctx.page(StatusCode::FORBIDDEN, html));
         }
         Ok(ctx)
@@ -358,12 +380,28 @@ impl WebState {
     fn nav<'a>(&self, caller: &Caller, current: &str) -> Vec<Nav<'a>> {
         let mut v = Vec::new();
         if caller.roles.contains(&Role::Classify) {
-            v.push(Nav { href: "/", text: "Herkennen", current: current == "/" });
-            v.push(Nav { href: "/oefenen", text: "Oefenen", current: current == "/oefenen" });
-            v.push(Nav { href: "/zaal", text: "Zaalmodus", current: current == "/zaal" });
+            v.push(Nav {
+                href: "/",
+                text: "Herkennen",
+                current: current == "/",
+            });
+            v.push(Nav {
+                href: "/oefenen",
+                text: "Oefenen",
+                current: current == "/oefenen",
+            });
+            v.push(Nav {
+                href: "/zaal",
+                text: "Zaalmodus",
+                current: current == "/zaal",
+            });
         }
         if caller.roles.contains(&Role::Admin) {
-            v.push(Nav { href: "/leren", text: "Leren", current: current == "/leren" });
+            v.push(Nav {
+                href: "/leren",
+                text: "Leren",
+                current: current == "/leren",
+            });
         }
         v
     }
@@ -383,7 +421,8 @@ fn percent_encode(s: &str) -> String {
 
 /// A local path to go back to after logging in: only "/…", never "//…" (another site).
 fn safe_back(s: &str) -> &str {
-    if s.starts_with('/') && !s.starts_with("//") && !s.contains('\\') && !s.contains(['\r', '\n']) {
+    if s.starts_with('/') && !s.starts_with("//") && !s.contains('\\') && !s.contains(['\r', '\n'])
+    {
         s
     } else {
         "/"
@@ -414,7 +453,8 @@ fn static_file(ct: &'static str, body: &'static str) -> Response {
 }
 
 async fn not_found(method: Method) -> Response {
-    let body = "<h1>Niet gevonden</h1><p>Deze pagina bestaat niet. <a href=\"/\">Naar Herkennen</a></p>";
+    let body =
+        "<h1>Niet gevonden</h1><p>Deze pagina bestaat niet. <a href=\"/\">Naar Herkennen</a></p>";
     let status = if method == Method::GET || method == Method::HEAD {
         StatusCode::NOT_FOUND
     } else {
@@ -466,7 +506,11 @@ fn login_page(csrf: &str, back: &str, error: Option<&str>) -> String {
     render::page("Inloggen", &[], None, &body, false, false)
 }
 
-async fn login_get(State(st): State<WebState>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+async fn login_get(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let (csrf, cookie) = match cookie_value(&headers).and_then(|id| st.sessions.get(&id)) {
         Some((_, csrf)) => (csrf, None),
         None => {
@@ -474,26 +518,65 @@ async fn login_get(State(st): State<WebState>, headers: HeaderMap, Query(q): Que
             (csrf, Some(set_cookie(&id)))
         }
     };
-    let ctx = Ctx { caller: Caller::anonymous(), csrf, new_cookie: cookie, keys_on: false };
-    ctx.page(StatusCode::OK, login_page(&ctx.csrf, safe_back(&q.terug), None))
+    let ctx = Ctx {
+        caller: Caller::anonymous(),
+        csrf,
+        new_cookie: cookie,
+        keys_on: false,
+    };
+    ctx.page(
+        StatusCode::OK,
+        login_page(&ctx.csrf, safe_back(&q.terug), None),
+    )
 }
 
-async fn login_post(State(st): State<WebState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+async fn login_post(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let back = safe_back(&f.terug).to_string();
     let old = cookie_value(&headers);
     let session = old.as_deref().and_then(|id| st.sessions.get(id));
     let Some((_, csrf)) = session else {
         // No session: the form was not ours, or it expired. Start again.
         let (id, csrf) = st.sessions.create(None);
-        let ctx = Ctx { caller: Caller::anonymous(), csrf, new_cookie: Some(set_cookie(&id)), keys_on: false };
-        return ctx.page(StatusCode::FORBIDDEN, login_page(&ctx.csrf, &back, Some("Het formulier was verlopen. Probeer het opnieuw.")));
+        let ctx = Ctx {
+            caller: Caller::anonymous(),
+            csrf,
+            new_cookie: Some(set_cookie(&id)),
+            keys_on: false,
+        };
+        return ctx.page(
+            StatusCode::FORBIDDEN,
+            login_page(
+                &ctx.csrf,
+                &back,
+                Some("Het formulier was verlopen. Probeer het opnieuw."),
+            ),
+        );
     };
-    let ctx = Ctx { caller: Caller::anonymous(), csrf, new_cookie: None, keys_on: false };
+    let ctx = Ctx {
+        caller: Caller::anonymous(),
+        csrf,
+        new_cookie: None,
+        keys_on: false,
+    };
     if !ctx.csrf_ok(&f.csrf) {
-        return ctx.page(StatusCode::FORBIDDEN, login_page(&ctx.csrf, &back, Some("Het formulier was verlopen. Probeer het opnieuw.")));
+        return ctx.page(
+            StatusCode::FORBIDDEN,
+            login_page(
+                &ctx.csrf,
+                &back,
+                Some("Het formulier was verlopen. Probeer het opnieuw."),
+            ),
+        );
     }
     if f.sleutel.len() > 200 {
-        return ctx.page(StatusCode::UNAUTHORIZED, login_page(&ctx.csrf, &back, Some("Deze sleutel kennen we niet.")));
+        return ctx.page(
+            StatusCode::UNAUTHORIZED,
+            login_page(&ctx.csrf, &back, Some("Deze sleutel kennen we niet.")),
+        );
     }
     match st.access.caller(&f.sleutel) {
         Some(caller) => {
@@ -502,7 +585,10 @@ async fn login_post(State(st): State<WebState>, headers: HeaderMap, Form(f): For
             }
             tracing::info!(key = %caller.name, "web login");
             // A key for the report alone lands on the report.
-            let back = if back == "/" && !caller.roles.contains(&Role::Classify) && caller.roles.contains(&Role::Admin) {
+            let back = if back == "/"
+                && !caller.roles.contains(&Role::Classify)
+                && caller.roles.contains(&Role::Admin)
+            {
                 "/leren".to_string()
             } else {
                 back
@@ -512,7 +598,10 @@ async fn login_post(State(st): State<WebState>, headers: HeaderMap, Form(f): For
         }
         None => {
             tracing::info!("web login refused: unknown key");
-            ctx.page(StatusCode::UNAUTHORIZED, login_page(&ctx.csrf, &back, Some("Deze sleutel kennen we niet.")))
+            ctx.page(
+                StatusCode::UNAUTHORIZED,
+                login_page(&ctx.csrf, &back, Some("Deze sleutel kennen we niet.")),
+            )
         }
     }
 }
@@ -523,7 +612,11 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(st): State<WebState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
+async fn logout(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
     if let Some(id) = cookie_value(&headers) {
         if let Some((_, csrf)) = st.sessions.get(&id) {
             use subtle::ConstantTimeEq;
@@ -566,7 +659,10 @@ struct ClassifyForm {
 fn examples() -> Vec<&'static Exercise> {
     let mut v: Vec<&Exercise> = Vec::new();
     for l in Label::ALL {
-        if let Some(e) = exercises::all().iter().find(|e| e.set == "basis" && e.label == l) {
+        if let Some(e) = exercises::all()
+            .iter()
+            .find(|e| e.set == "basis" && e.label == l)
+        {
             v.push(e);
         }
     }
@@ -579,7 +675,11 @@ fn examples() -> Vec<&'static Exercise> {
 fn herkennen_form(ctx: &Ctx, f: &ClassifyForm) -> String {
     let mut h = String::new();
     h.push_str("<section class=\"card\"><form method=\"post\" action=\"/\">");
-    let _ = write!(h, "<input type=\"hidden\" name=\"csrf\" value=\"{}\">", esc(&ctx.csrf));
+    let _ = write!(
+        h,
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(&ctx.csrf)
+    );
     let _ = write!(
         h,
         "<label for=\"tekst\">Bericht <span class=\"hint\">(plak een e-mail, brief of gespreksverslag)</span></label>\
@@ -642,10 +742,22 @@ fn herkennen_page(st: &WebState, ctx: &Ctx, f: &ClassifyForm, result: &str) -> S
         herkennen_form(ctx, f),
         result
     );
-    render::page("Herkennen", &st.nav(&ctx.caller, "/"), ctx.user(), &body, false, false)
+    render::page(
+        "Herkennen",
+        &st.nav(&ctx.caller, "/"),
+        ctx.user(),
+        &body,
+        false,
+        false,
+    )
 }
 
-async fn herkennen_get(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Query(q): Query<ExampleQuery>) -> Response {
+async fn herkennen_get(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<ExampleQuery>,
+) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
         Err(r) => return r,
@@ -660,7 +772,12 @@ async fn herkennen_get(State(st): State<WebState>, headers: HeaderMap, uri: Uri,
     ctx.page(StatusCode::OK, herkennen_page(&st, &ctx, &f, empty))
 }
 
-async fn herkennen_post(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Form(f): Form<ClassifyForm>) -> Response {
+async fn herkennen_post(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<ClassifyForm>,
+) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
         Err(r) => return r,
@@ -673,15 +790,23 @@ async fn herkennen_post(State(st): State<WebState>, headers: HeaderMap, uri: Uri
     let channel: Channel = match f.kanaal.parse() {
         Ok(c) => c,
         Err(_) => {
-            return ctx.page(StatusCode::BAD_REQUEST, herkennen_page(&st, &ctx, &f, &error("Onbekend kanaal.".into())))
+            return ctx.page(
+                StatusCode::BAD_REQUEST,
+                herkennen_page(&st, &ctx, &f, &error("Onbekend kanaal.".into())),
+            )
         }
     };
-    if f.afzender.chars().count() > st.max_sender_chars || f.onderwerp.chars().count() > st.max_subject_chars {
+    if f.afzender.chars().count() > st.max_sender_chars
+        || f.onderwerp.chars().count() > st.max_subject_chars
+    {
         let m = format!(
             "De afzender mag hoogstens {} tekens zijn, het onderwerp {}.",
             st.max_sender_chars, st.max_subject_chars
         );
-        return ctx.page(StatusCode::BAD_REQUEST, herkennen_page(&st, &ctx, &f, &error(m)));
+        return ctx.page(
+            StatusCode::BAD_REQUEST,
+            herkennen_page(&st, &ctx, &f, &error(m)),
+        );
     }
     let mut message = Message::new(f.tekst.replace("\r\n", "\n"));
     message.channel = channel;
@@ -699,11 +824,22 @@ async fn herkennen_post(State(st): State<WebState>, headers: HeaderMap, uri: Uri
             } else {
                 format!("Dit bericht kan herken niet lezen: het {problem}.")
             };
-            ctx.page(StatusCode::BAD_REQUEST, herkennen_page(&st, &ctx, &f, &error(m)))
+            ctx.page(
+                StatusCode::BAD_REQUEST,
+                herkennen_page(&st, &ctx, &f, &error(m)),
+            )
         }
         Err(Error::Exhausted(_)) => ctx.page(
             StatusCode::SERVICE_UNAVAILABLE,
-            herkennen_page(&st, &ctx, &f, &error("herken heeft het nu erg druk. Probeer het over een paar seconden opnieuw.".into())),
+            herkennen_page(
+                &st,
+                &ctx,
+                &f,
+                &error(
+                    "herken heeft het nu erg druk. Probeer het over een paar seconden opnieuw."
+                        .into(),
+                ),
+            ),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "web classify failed");
@@ -762,7 +898,11 @@ fn outcome_html(m: &Message, o: &crate::recognizer::Outcome, route: bool, queued
             let _ = write!(h, "<p lang=\"{lang}\">{}</p>", esc(&o.repeat.reason));
         }
         if !o.repeat.previous_message_ids.is_empty() {
-            let _ = write!(h, "<p>Eerdere berichten: {}</p>", o.repeat.previous_message_ids.len());
+            let _ = write!(
+                h,
+                "<p>Eerdere berichten: {}</p>",
+                o.repeat.previous_message_ids.len()
+            );
         }
         if o.similar_reports > 0 {
             let _ = write!(
@@ -832,7 +972,10 @@ fn round(q: &RoundQuery) -> Result<Vec<&'static Exercise>, String> {
     if q.a.len() > n || !q.a.chars().all(|c| "kmbro".contains(c)) {
         return Err("Deze ronde klopt niet meer. Begin een nieuwe.".into());
     }
-    Ok(exercises::shuffled(&pool, q.seed).into_iter().take(n).collect())
+    Ok(exercises::shuffled(&pool, q.seed)
+        .into_iter()
+        .take(n)
+        .collect())
 }
 
 fn round_link(path: &str, q: &RoundQuery, answers: &str) -> String {
@@ -845,8 +988,9 @@ fn round_link(path: &str, q: &RoundQuery, answers: &str) -> String {
     )
 }
 
-fn progress(i: usize, n: usize, score: Option<usize>) -> String {
-    let w = if n == 0 { 0 } else { i * 300 / n };
+/// "Vraag i+1 van n", the score so far and a bar of the `done` questions.
+fn progress(i: usize, n: usize, score: Option<usize>, done: usize) -> String {
+    let w = if n == 0 { 0 } else { done.min(n) * 300 / n };
     format!(
         "<div class=\"progress\"><span>Vraag {} van {n}</span>{}</div>\
          <svg class=\"progress-bar\" width=\"300\" height=\"8\" viewBox=\"0 0 300 8\" preserveAspectRatio=\"none\" aria-hidden=\"true\" focusable=\"false\"><rect width=\"300\" height=\"8\" rx=\"4\" class=\"track\"/><rect width=\"{w}\" height=\"8\" rx=\"4\" class=\"l-melding\"/></svg>",
@@ -887,15 +1031,40 @@ async fn oefenen_start(State(st): State<WebState>, headers: HeaderMap, uri: Uri)
         );
     }
     body.push_str("</div>");
-    ctx.page(StatusCode::OK, render::page("Oefenen", &st.nav(&ctx.caller, "/oefenen"), ctx.user(), &body, false, false))
+    ctx.page(
+        StatusCode::OK,
+        render::page(
+            "Oefenen",
+            &st.nav(&ctx.caller, "/oefenen"),
+            ctx.user(),
+            &body,
+            false,
+            false,
+        ),
+    )
 }
 
 fn round_error(st: &WebState, ctx: &Ctx, m: &str) -> Response {
     let body = format!("<h1>Oefenen</h1><p class=\"error\" role=\"alert\">{}</p><p><a class=\"btn primary\" href=\"/oefenen\">Naar de oefensets</a></p>", esc(m));
-    ctx.page(StatusCode::BAD_REQUEST, render::page("Oefenen", &st.nav(&ctx.caller, "/oefenen"), ctx.user(), &body, false, false))
+    ctx.page(
+        StatusCode::BAD_REQUEST,
+        render::page(
+            "Oefenen",
+            &st.nav(&ctx.caller, "/oefenen"),
+            ctx.user(),
+            &body,
+            false,
+            false,
+        ),
+    )
 }
 
-async fn oefenen_vraag(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Query(q): Query<RoundQuery>) -> Response {
+async fn oefenen_vraag(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<RoundQuery>,
+) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
         Err(r) => return r,
@@ -904,7 +1073,10 @@ async fn oefenen_vraag(State(st): State<WebState>, headers: HeaderMap, uri: Uri,
         Ok(i) => i,
         Err(m) => return round_error(&st, &ctx, &m),
     };
-    let q = RoundQuery { n: items.len(), ..q };
+    let q = RoundQuery {
+        n: items.len(),
+        ..q
+    };
     let i = q.a.len();
     let nav = st.nav(&ctx.caller, "/oefenen");
     if i >= items.len() {
@@ -921,7 +1093,10 @@ async fn oefenen_vraag(State(st): State<WebState>, headers: HeaderMap, uri: Uri,
         );
         body.push_str("<table class=\"data\"><caption class=\"sr\">Uw antwoorden</caption><thead><tr><th scope=\"col\">nr</th><th scope=\"col\">bericht</th><th scope=\"col\">uw antwoord</th><th scope=\"col\">goed antwoord</th><th scope=\"col\">uitkomst</th></tr></thead><tbody>");
         for (k, (e, c)) in items.iter().zip(q.a.chars()).enumerate() {
-            let given = Label::ALL.into_iter().find(|l| letter(*l) == c).unwrap_or(Label::Overig);
+            let given = Label::ALL
+                .into_iter()
+                .find(|l| letter(*l) == c)
+                .unwrap_or(Label::Overig);
             let start: String = e.text.chars().take(70).collect();
             let _ = write!(
                 body,
@@ -944,11 +1119,14 @@ async fn oefenen_vraag(State(st): State<WebState>, headers: HeaderMap, uri: Uri,
              <a class=\"btn secondary\" href=\"{}\">Zelfde ronde opnieuw</a></div></section>",
             round_link("/oefenen/vraag", &q, "")
         );
-        return ctx.page(StatusCode::OK, render::page("Uitslag", &nav, ctx.user(), &body, false, false));
+        return ctx.page(
+            StatusCode::OK,
+            render::page("Uitslag", &nav, ctx.user(), &body, false, false),
+        );
     }
     let e = items[i];
     let mut body = String::from("<h1>Oefenen</h1><section class=\"card\">");
-    body.push_str(&progress(i, items.len(), Some(score_of(&items, &q.a))));
+    body.push_str(&progress(i, items.len(), Some(score_of(&items, &q.a)), i));
     let _ = write!(
         body,
         "<p class=\"muted\">Binnengekomen via <strong>{}</strong></p><pre class=\"message\" lang=\"{}\" data-testid=\"text\">{}</pre>\
@@ -975,10 +1153,18 @@ async fn oefenen_vraag(State(st): State<WebState>, headers: HeaderMap, uri: Uri,
         );
     }
     body.push_str("</div></fieldset></form></section>");
-    ctx.page(StatusCode::OK, render::page("Oefenen", &nav, ctx.user(), &body, false, false))
+    ctx.page(
+        StatusCode::OK,
+        render::page("Oefenen", &nav, ctx.user(), &body, false, false),
+    )
 }
 
-async fn oefenen_antwoord(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Query(q): Query<RoundQuery>) -> Response {
+async fn oefenen_antwoord(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<RoundQuery>,
+) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
         Err(r) => return r,
@@ -987,7 +1173,10 @@ async fn oefenen_antwoord(State(st): State<WebState>, headers: HeaderMap, uri: U
         Ok(i) => i,
         Err(m) => return round_error(&st, &ctx, &m),
     };
-    let q = RoundQuery { n: items.len(), ..q };
+    let q = RoundQuery {
+        n: items.len(),
+        ..q
+    };
     let i = q.a.len();
     let Some(given) = exercises::parse_answer(&q.keuze) else {
         return round_error(&st, &ctx, "Kies een van de vijf antwoorden.");
@@ -1000,7 +1189,12 @@ async fn oefenen_antwoord(State(st): State<WebState>, headers: HeaderMap, uri: U
     let right = given == e.label;
     let herken = herken_says(&st, e).await;
     let mut body = String::from("<h1>Oefenen</h1><section class=\"card\">");
-    body.push_str(&progress(i, items.len(), Some(score_of(&items, &answers))));
+    body.push_str(&progress(
+        i,
+        items.len(),
+        Some(score_of(&items, &answers)),
+        i + 1,
+    ));
     let _ = write!(
         body,
         "<div role=\"status\"><h2 class=\"{}\" data-testid=\"result\">{}</h2></div>\
@@ -1030,7 +1224,17 @@ async fn oefenen_antwoord(State(st): State<WebState>, headers: HeaderMap, uri: U
          <span class=\"muted\">of druk op Enter</span></div></section>",
         if i + 1 >= items.len() { "Naar de uitslag" } else { "Volgende vraag" }
     );
-    ctx.page(StatusCode::OK, render::page("Oefenen", &st.nav(&ctx.caller, "/oefenen"), ctx.user(), &body, false, false))
+    ctx.page(
+        StatusCode::OK,
+        render::page(
+            "Oefenen",
+            &st.nav(&ctx.caller, "/oefenen"),
+            ctx.user(),
+            &body,
+            false,
+            false,
+        ),
+    )
 }
 
 /// What herken itself says of an exercise (not remembered: no sender).
@@ -1084,10 +1288,25 @@ async fn zaal_start(State(st): State<WebState>, headers: HeaderMap, uri: Uri) ->
         );
     }
     body.push_str("</div>");
-    ctx.page(StatusCode::OK, render::page("Zaalmodus", &st.nav(&ctx.caller, "/zaal"), ctx.user(), &body, false, false))
+    ctx.page(
+        StatusCode::OK,
+        render::page(
+            "Zaalmodus",
+            &st.nav(&ctx.caller, "/zaal"),
+            ctx.user(),
+            &body,
+            false,
+            false,
+        ),
+    )
 }
 
-async fn zaal_bericht(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Query(q): Query<RoomQuery>) -> Response {
+async fn zaal_bericht(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<RoomQuery>,
+) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
         Err(r) => return r,
@@ -1146,18 +1365,38 @@ async fn zaal_bericht(State(st): State<WebState>, headers: HeaderMap, uri: Uri, 
     }
     body.push_str("<div class=\"room-actions\">");
     if i > 0 {
-        let _ = write!(body, "<a class=\"btn secondary\" href=\"{}\" data-key=\"arrowleft\">← Vorige</a>", link(i - 1, false));
+        let _ = write!(
+            body,
+            "<a class=\"btn secondary\" href=\"{}\" data-key=\"arrowleft\">← Vorige</a>",
+            link(i - 1, false)
+        );
     }
     if !shown {
-        let _ = write!(body, "<a class=\"btn primary\" href=\"{}\" data-key=\"space enter\">Onthul het antwoord</a>", link(i, true));
+        let _ = write!(
+            body,
+            "<a class=\"btn primary\" href=\"{}\" data-key=\"space enter\">Onthul het antwoord</a>",
+            link(i, true)
+        );
     }
     if i + 1 < n {
-        let _ = write!(body, "<a class=\"btn {}\" href=\"{}\" data-key=\"arrowright{}\">Volgende →</a>", if shown { "primary" } else { "secondary" }, link(i + 1, false), if shown { " space enter" } else { "" });
+        let _ = write!(
+            body,
+            "<a class=\"btn {}\" href=\"{}\" data-key=\"arrowright{}\">Volgende →</a>",
+            if shown { "primary" } else { "secondary" },
+            link(i + 1, false),
+            if shown { " space enter" } else { "" }
+        );
     } else if shown {
-        body.push_str("<a class=\"btn primary\" href=\"/zaal\" data-key=\"arrowright space enter\">Klaar</a>");
+        body.push_str(
+            "<a class=\"btn primary\" href=\"/zaal\" data-key=\"arrowright space enter\">Klaar</a>",
+        );
     }
     body.push_str("</div>");
-    let html = render::page("Zaalmodus", &[], None, &body, false, false).replacen("<body>", "<body class=\"room\">", 1);
+    let html = render::page("Zaalmodus", &[], None, &body, false, false).replacen(
+        "<body>",
+        "<body class=\"room\">",
+        1,
+    );
     ctx.page(StatusCode::OK, html)
 }
 
@@ -1174,14 +1413,26 @@ struct PeriodQuery {
 
 /// The period of a report from dates (`YYYY-MM-DD`, `tot` inclusive); defaults: the last 12
 /// weeks up to today.
-pub fn period(van: &str, tot: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(chrono::NaiveDate, chrono::NaiveDate), String> {
+pub fn period(
+    van: &str,
+    tot: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), String> {
     let today = now.date_naive();
     let parse = |s: &str, what: &str| {
         chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
             .map_err(|_| format!("{what} {s:?} is geen datum als 2026-03-01"))
     };
-    let to = if tot.trim().is_empty() { today } else { parse(tot, "tot")? };
-    let from = if van.trim().is_empty() { to - chrono::Duration::weeks(12) + chrono::Duration::days(1) } else { parse(van, "van")? };
+    let to = if tot.trim().is_empty() {
+        today
+    } else {
+        parse(tot, "tot")?
+    };
+    let from = if van.trim().is_empty() {
+        to - chrono::Duration::weeks(12) + chrono::Duration::days(1)
+    } else {
+        parse(van, "van")?
+    };
     if from > to {
         return Err("de begindatum ligt na de einddatum".into());
     }
@@ -1192,28 +1443,63 @@ pub fn period(van: &str, tot: &str, now: chrono::DateTime<chrono::Utc>) -> Resul
 }
 
 /// The report spec for a period of dates (whole days, UTC).
-pub fn spec(from: chrono::NaiveDate, to: chrono::NaiveDate, min_count: u64, now: chrono::DateTime<chrono::Utc>) -> ReportSpec {
+pub fn spec(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    min_count: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ReportSpec {
     ReportSpec {
-        from: from.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc(),
-        to: (to + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight exists").and_utc(),
+        from: from
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc(),
+        to: (to + chrono::Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc(),
         min_count,
         now,
     }
 }
 
-async fn report_for(st: &WebState, q: &PeriodQuery) -> Result<(crate::store::report::Report, chrono::NaiveDate, chrono::NaiveDate), Response> {
+async fn report_for(
+    st: &WebState,
+    q: &PeriodQuery,
+) -> Result<
+    (
+        crate::store::report::Report,
+        chrono::NaiveDate,
+        chrono::NaiveDate,
+    ),
+    Response,
+> {
     let now = chrono::Utc::now();
-    let (from, to) = period(&q.van, &q.tot, now).map_err(|m| (StatusCode::BAD_REQUEST, m).into_response())?;
-    match st.store.report(&spec(from, to, st.report_min_count, now)).await {
+    let (from, to) =
+        period(&q.van, &q.tot, now).map_err(|m| (StatusCode::BAD_REQUEST, m).into_response())?;
+    match st
+        .store
+        .report(&spec(from, to, st.report_min_count, now))
+        .await
+    {
         Ok(r) => Ok((r, from, to)),
         Err(e) => {
             tracing::warn!(error = %e, "report failed");
-            Err((StatusCode::SERVICE_UNAVAILABLE, "the report could not be made; see the server log").into_response())
+            Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the report could not be made; see the server log",
+            )
+                .into_response())
         }
     }
 }
 
-async fn leren(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Query(q): Query<PeriodQuery>) -> Response {
+async fn leren(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Admin) {
         Ok(c) => c,
         Err(r) => return r,
@@ -1227,20 +1513,33 @@ async fn leren(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Query(q
             let _ = write!(body, "<p class=\"error\" role=\"alert\">{}</p>", esc(&m));
             let (f, t) = period("", "", now).expect("the default period is valid");
             body.push_str(&period_form(f, t));
-            return ctx.page(StatusCode::BAD_REQUEST, render::page("Leren", &nav, ctx.user(), &body, false, true));
+            return ctx.page(
+                StatusCode::BAD_REQUEST,
+                render::page("Leren", &nav, ctx.user(), &body, false, true),
+            );
         }
     };
     body.push_str(&period_form(from, to));
-    match st.store.report(&spec(from, to, st.report_min_count, now)).await {
+    match st
+        .store
+        .report(&spec(from, to, st.report_min_count, now))
+        .await
+    {
         Ok(r) => {
             let query = format!("van={from}&amp;tot={to}");
             body.push_str(&render::report_body(&r, Some(&query)));
-            ctx.page(StatusCode::OK, render::page("Leren", &nav, ctx.user(), &body, false, true))
+            ctx.page(
+                StatusCode::OK,
+                render::page("Leren", &nav, ctx.user(), &body, false, true),
+            )
         }
         Err(e) => {
             tracing::warn!(error = %e, "report failed");
             body.push_str("<p class=\"error\" role=\"alert\">Het overzicht kon niet worden gemaakt. Probeer het later opnieuw.</p>");
-            ctx.page(StatusCode::SERVICE_UNAVAILABLE, render::page("Leren", &nav, ctx.user(), &body, false, true))
+            ctx.page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                render::page("Leren", &nav, ctx.user(), &body, false, true),
+            )
         }
     }
 }
@@ -1253,7 +1552,12 @@ fn period_form(from: chrono::NaiveDate, to: chrono::NaiveDate) -> String {
     )
 }
 
-async fn leren_json(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Query(q): Query<PeriodQuery>) -> Response {
+async fn leren_json(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
     if let Err(r) = st.ctx(&headers, &uri, Role::Admin) {
         return r;
     }
@@ -1261,7 +1565,10 @@ async fn leren_json(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Qu
         Ok((r, from, to)) => (
             [
                 (header::CONTENT_TYPE, "application/json".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"herken-leren-{from}-{to}.json\"")),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"herken-leren-{from}-{to}.json\""),
+                ),
             ],
             serde_json::to_string_pretty(&r).expect("the report serialises"),
         )
@@ -1270,7 +1577,12 @@ async fn leren_json(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Qu
     }
 }
 
-async fn leren_csv(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Query(q): Query<PeriodQuery>) -> Response {
+async fn leren_csv(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
     if let Err(r) = st.ctx(&headers, &uri, Role::Admin) {
         return r;
     }
@@ -1278,7 +1590,10 @@ async fn leren_csv(State(st): State<WebState>, headers: HeaderMap, uri: Uri, Que
         Ok((r, from, to)) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"herken-leren-{from}-{to}.csv\"")),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"herken-leren-{from}-{to}.csv\""),
+                ),
             ],
             r.to_csv(),
         )
@@ -1312,16 +1627,24 @@ mod tests {
     #[test]
     fn only_well_formed_session_ids_are_read() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("x=1; herken_sessie=zz"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("x=1; herken_sessie=zz"),
+        );
         assert_eq!(cookie_value(&h), None);
         let id = "ab".repeat(32);
-        h.insert(header::COOKIE, HeaderValue::from_str(&format!("x=1; herken_sessie={id}")).unwrap());
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("x=1; herken_sessie={id}")).unwrap(),
+        );
         assert_eq!(cookie_value(&h), Some(id));
     }
 
     #[test]
     fn periods_default_to_twelve_weeks_and_refuse_nonsense() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-03-31T10:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-31T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
         let (f, t) = period("", "", now).unwrap();
         assert_eq!(t.to_string(), "2026-03-31");
         assert_eq!((t - f).num_days(), 83);
@@ -1333,13 +1656,40 @@ mod tests {
 
     #[test]
     fn a_round_is_bounded_and_its_answers_are_letters() {
-        let q = RoundQuery { set: "basis".into(), seed: 3, n: 1000, a: String::new(), keuze: String::new() };
-        assert_eq!(round(&q).unwrap().len(), exercises::set(Some("basis")).len());
-        let q = RoundQuery { set: "basis".into(), seed: 3, n: 2, a: "kmb".into(), keuze: String::new() };
+        let q = RoundQuery {
+            set: "basis".into(),
+            seed: 3,
+            n: 1000,
+            a: String::new(),
+            keuze: String::new(),
+        };
+        assert_eq!(
+            round(&q).unwrap().len(),
+            exercises::set(Some("basis")).len()
+        );
+        let q = RoundQuery {
+            set: "basis".into(),
+            seed: 3,
+            n: 2,
+            a: "kmb".into(),
+            keuze: String::new(),
+        };
         assert!(round(&q).is_err());
-        let q = RoundQuery { set: "basis".into(), seed: 3, n: 5, a: "x".into(), keuze: String::new() };
+        let q = RoundQuery {
+            set: "basis".into(),
+            seed: 3,
+            n: 5,
+            a: "x".into(),
+            keuze: String::new(),
+        };
         assert!(round(&q).is_err());
-        let q = RoundQuery { set: "../etc".into(), seed: 3, n: 5, a: String::new(), keuze: String::new() };
+        let q = RoundQuery {
+            set: "../etc".into(),
+            seed: 3,
+            n: 5,
+            a: String::new(),
+            keuze: String::new(),
+        };
         assert!(round(&q).is_err());
     }
 }

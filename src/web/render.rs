@@ -144,7 +144,9 @@ pub fn page(
     }
     h.push_str("</head>\n<body>\n<a class=\"skip\" href=\"#inhoud\">Naar de inhoud</a>\n");
     h.push_str("<header class=\"top\"><div class=\"bar\">");
-    h.push_str("<span class=\"brand\"><span class=\"logo\" aria-hidden=\"true\">h</span>herken</span>");
+    h.push_str(
+        "<span class=\"brand\"><span class=\"logo\" aria-hidden=\"true\">h</span>herken</span>",
+    );
     if !nav.is_empty() {
         h.push_str("<nav aria-label=\"Hoofdmenu\"><ul>");
         for n in nav {
@@ -209,7 +211,9 @@ pub fn highlight(text: &str, cues: &[Cue]) -> String {
         );
         at = c.end;
     }
-    out.push_str(&esc(&chars[at.min(chars.len())..].iter().collect::<String>()));
+    out.push_str(&esc(&chars[at.min(chars.len())..]
+        .iter()
+        .collect::<String>()));
     out
 }
 
@@ -258,9 +262,15 @@ pub fn legend(cues: &[Cue]) -> String {
 
 /// One horizontal bar per label with its probability (inline SVG; the numbers as text too).
 pub fn label_bars(scores: &std::collections::BTreeMap<String, f32>, chosen: Label) -> String {
-    let mut h = String::from("<table class=\"bars\"><caption class=\"sr\">Kans per soort bericht</caption><tbody>");
+    let mut h = String::from(
+        "<table class=\"bars\"><caption class=\"sr\">Kans per soort bericht</caption><tbody>",
+    );
     for l in Label::ALL {
-        let p = scores.get(l.as_str()).copied().unwrap_or(0.0).clamp(0.0, 1.0);
+        let p = scores
+            .get(l.as_str())
+            .copied()
+            .unwrap_or(0.0)
+            .clamp(0.0, 1.0);
         let w = (p * 200.0).round();
         let _ = write!(
             h,
@@ -324,7 +334,10 @@ fn bar_chart(title: &str, buckets: &[Bucket], min: u64, names: &dyn Fn(&str) -> 
         );
         match b.count {
             Some(n) => {
-                let w = ((n as f64 / max) * bar_w as f64).round().max(if n > 0 { 2.0 } else { 0.0 });
+                let w =
+                    ((n as f64 / max) * bar_w as f64)
+                        .round()
+                        .max(if n > 0 { 2.0 } else { 0.0 });
                 let _ = write!(
                     h,
                     "<rect x=\"{label_w}\" y=\"{}\" width=\"{w}\" height=\"18\" rx=\"3\" class=\"bar\"/>\
@@ -474,7 +487,9 @@ pub fn report_body(r: &Report, export: Option<&str>) -> String {
     );
     h.push_str("<h2>Wat kwam er binnen</h2><div class=\"grid\">");
     h.push_str(&bar_chart("Per soort", &r.by_label, min, &label_name));
-    h.push_str(&bar_chart("Per wachtrij", &r.by_queue, min, &|k| k.to_string()));
+    h.push_str(&bar_chart("Per wachtrij", &r.by_queue, min, &|k| {
+        k.to_string()
+    }));
     h.push_str(&bar_chart("Per kanaal", &r.by_channel, min, &channel_name));
     h.push_str(&week_chart("Per week", &r.by_week, min));
     h.push_str("</div><h2>Waar klachten over gaan</h2><div class=\"grid\">");
@@ -519,7 +534,11 @@ pub fn report_body(r: &Report, export: Option<&str>) -> String {
             } else {
                 format!("{} andere plekken hadden", r.places_below_threshold)
             },
-            if r.places_below_threshold == 1 { "staat" } else { "staan" }
+            if r.places_below_threshold == 1 {
+                "staat"
+            } else {
+                "staan"
+            }
         );
     }
     h.push_str("<h2>Termijnen per wachtrij</h2>");

@@ -50,7 +50,9 @@ fn a_round_gives_the_answer_the_signals_and_why_after_each_question_and_a_score(
         round[2].label.as_str()
     );
     let (code, out) = quiz(
-        &["--set", "basis", "--count", "3", "--seed", "42", "--color", "never"],
+        &[
+            "--set", "basis", "--count", "3", "--seed", "42", "--color", "never",
+        ],
         &input,
     );
     assert_eq!(code, 0, "{out}");
@@ -63,23 +65,32 @@ fn a_round_gives_the_answer_the_signals_and_why_after_each_question_and_a_score(
     }
     assert!(out.contains("\"huh\" ken ik niet"), "{out}");
     assert_eq!(out.matches("✓ Goed!").count(), 2, "{out}");
-    assert!(out.contains(&format!("(u koos {}).", wrong.as_str())), "{out}");
+    assert!(
+        out.contains(&format!("(u koos {}).", wrong.as_str())),
+        "{out}"
+    );
     assert!(out.contains("✗ Niet goed. Het is "), "{out}");
     // The piped answers are shown after their prompts.
     assert!(out.contains("Wat is dit? [k/m/b/r/o] huh\n"), "{out}");
-    assert!(out.trim_end().ends_with("Score: 2 van 3 goed (66%)"), "{out}");
+    assert!(
+        out.trim_end().ends_with("Score: 2 van 3 goed (66%)"),
+        "{out}"
+    );
 }
 
 #[test]
 fn stopping_early_scores_what_was_answered() {
     let round = exercises::shuffled(&exercises::set(Some("english")), 7);
     let (code, out) = quiz(
-        &["--set", "english", "--count", "5", "--seed", "7", "--color", "never"],
+        &[
+            "--set", "english", "--count", "5", "--seed", "7", "--color", "never",
+        ],
         &format!("{}\nq\n", letter(round[0].label)),
     );
     assert_eq!(code, 0);
     assert!(
-        out.trim_end().ends_with("Score: 1 van 1 goed (100%) · gestopt na 1 van 5 vragen"),
+        out.trim_end()
+            .ends_with("Score: 1 van 1 goed (100%) · gestopt na 1 van 5 vragen"),
         "{out}"
     );
     // End of input stops too.

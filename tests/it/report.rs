@@ -39,7 +39,10 @@ async fn filled() -> (Store, Intake) {
     for i in 1..=6 {
         let m = send(
             format!("lamp{i}"),
-            format!("De lantaarnpaal voor Merelstraat {} in 1234 AB is kapot.", 10 + i),
+            format!(
+                "De lantaarnpaal voor Merelstraat {} in 1234 AB is kapot.",
+                10 + i
+            ),
             &format!("buur{i}@voorbeeld.nl"),
             Channel::Webformulier,
             10 - i,
@@ -108,26 +111,59 @@ async fn counts_are_aggregates_and_small_ones_are_suppressed() {
         .unwrap();
     assert!(pulled.len() >= 5, "{} complaints pulled", pulled.len());
     let ids: Vec<String> = pulled.iter().map(|i| i.item_id.clone()).collect();
-    intake.ack(&ids[..2], now + Duration::weeks(8), "klachtencoordinator").await.unwrap();
-    intake.ack(&ids[2..], now, "klachtencoordinator").await.unwrap();
     intake
-        .correct("lamp1", Label::Klacht, "j.smit", "al eerder gemeld aan de balie", now)
+        .ack(&ids[..2], now + Duration::weeks(8), "klachtencoordinator")
+        .await
+        .unwrap();
+    intake
+        .ack(&ids[2..], now, "klachtencoordinator")
+        .await
+        .unwrap();
+    intake
+        .correct(
+            "lamp1",
+            Label::Klacht,
+            "j.smit",
+            "al eerder gemeld aan de balie",
+            now,
+        )
         .await
         .unwrap();
 
     let r = store.report(&spec(5)).await.unwrap();
     assert_eq!(r.routed, Some(15));
     let label = |l: &str| r.by_label.iter().find(|b| b.key == l).unwrap().count;
-    assert_eq!(label("bezwaar"), None, "one objection is below the threshold");
-    assert_eq!(label("raadsadres"), Some(0), "zero says nothing about anyone");
-    assert_eq!(label("melding"), Some(5), "six meldingen, one corrected to klacht");
-    let channel = |c: &str| r.by_channel.iter().find(|b| b.key == c).and_then(|b| b.count);
+    assert_eq!(
+        label("bezwaar"),
+        None,
+        "one objection is below the threshold"
+    );
+    assert_eq!(
+        label("raadsadres"),
+        Some(0),
+        "zero says nothing about anyone"
+    );
+    assert_eq!(
+        label("melding"),
+        Some(5),
+        "six meldingen, one corrected to klacht"
+    );
+    let channel = |c: &str| {
+        r.by_channel
+            .iter()
+            .find(|b| b.key == c)
+            .and_then(|b| b.count)
+    };
     assert_eq!(channel("webformulier"), Some(6));
     assert_eq!(channel("telefoon"), Some(5));
     assert_eq!(channel("brief"), None);
     // Complaint themes: the signals of the complaints, counted per complaint.
     let proces = r.complaint_families.iter().find(|b| b.key == "proces");
-    assert!(proces.is_some_and(|b| b.count.is_some_and(|n| n >= 5)), "{:?}", r.complaint_families);
+    assert!(
+        proces.is_some_and(|b| b.count.is_some_and(|n| n >= 5)),
+        "{:?}",
+        r.complaint_families
+    );
     // The street with six reports is a hotspot; the one with three is left out.
     assert_eq!(r.hotspots.len(), 1, "{:?}", r.hotspots);
     assert_eq!(r.hotspots[0].place, "Merelstraat");
@@ -149,7 +185,11 @@ async fn counts_are_aggregates_and_small_ones_are_suppressed() {
     assert_eq!(all.corrections, Some(1));
     assert_eq!(all.correction_pairs[0].from, "melding");
     assert_eq!(all.correction_pairs[0].to, "klacht");
-    let k = all.deadlines.iter().find(|d| d.queue == "klachten").unwrap();
+    let k = all
+        .deadlines
+        .iter()
+        .find(|d| d.queue == "klachten")
+        .unwrap();
     assert_eq!(k.handled_late, Some(2));
     assert!(all.hotspots.iter().any(|h| h.place == "Kastanjelaan"));
 }
@@ -175,7 +215,10 @@ async fn no_text_sender_house_number_or_postcode_leaves_the_store() {
                 "Merelstraat 1",
                 "Kastanjelaan 7",
             ] {
-                assert!(!out.contains(secret), "min {min}: the report shows {secret:?}");
+                assert!(
+                    !out.contains(secret),
+                    "min {min}: the report shows {secret:?}"
+                );
             }
         }
         let postcode = regex::Regex::new(r"(?i)\b\d{4}\s?[a-z]{2}\b").unwrap();
