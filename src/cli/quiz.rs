@@ -111,8 +111,8 @@ pub fn run(args: QuizArgs) -> anyhow::Result<ExitCode> {
          Antwoord met k(lacht), m(elding), b(ezwaar), r(aadsadres) of o(verig); q stopt.\n",
         args.set
     )?;
-    let mut asked = 0;
-    let mut right = 0;
+    let mut asked: usize = 0;
+    let mut right: usize = 0;
     'questions: for (i, e) in items.iter().enumerate() {
         writeln!(
             out,
@@ -168,7 +168,7 @@ pub fn run(args: QuizArgs) -> anyhow::Result<ExitCode> {
         }
         writeln!(out, "\nWaarom: {}\n", e.teaching_note)?;
     }
-    let pct = if asked == 0 { 0 } else { right * 100 / asked };
+    let pct = (right * 100).checked_div(asked).unwrap_or(0);
     writeln!(
         out,
         "{bold}Score: {right} van {asked} goed ({pct}%){reset}{}",

@@ -389,7 +389,7 @@ impl Store {
                 count: suppress(n, min),
             })
             .collect();
-        correction_pairs.sort_by(|a, b| b.count.cmp(&a.count));
+        correction_pairs.sort_by_key(|p| std::cmp::Reverse(p.count));
         let weeks: BTreeSet<&String> = by_week.keys().chain(corrected_weeks.keys()).collect();
         let correction_weeks = weeks
             .into_iter()

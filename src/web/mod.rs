@@ -332,7 +332,7 @@ impl WebState {
     /// The session of the request (made when missing), for a page needing `role`: a redirect to
     /// the login form when keys are on and nobody logged in, a 403 page for a key without the
     /// role.
-    fn ctx(&self, headers: &HeaderMap, uri: &Uri, role: Role) -> Result<Ctx, Response> {
+    fn ctx(&self, headers: &HeaderMap, uri: &Uri, role: Role) -> Result<Ctx, Box<Response>> {
         let keys_on = self.access.mode() == AuthMode::Keys;
         let (caller, csrf, new_cookie) =
             match cookie_value(headers).and_then(|id| self.sessions.get(&id)) {
@@ -348,7 +348,7 @@ impl WebState {
             (true, None) => {
                 let back = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 let to = format!("/inloggen?terug={}", percent_encode(back));
-                return Err(redirect(&to, new_cookie));
+                return Err(Box::new(redirect(&to, new_cookie)));
             }
         };
         let ctx = Ctx {
@@ -372,7 +372,7 @@ impl WebState {
                 false,
                 false,
             );
-            return Err(ctx.page(StatusCode::FORBIDDEN, html));
+            return Err(Box::new(ctx.page(StatusCode::FORBIDDEN, html)));
         }
         Ok(ctx)
     }
@@ -760,7 +760,7 @@ async fn herkennen_get(
 ) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut f = ClassifyForm::default();
     if let Some(e) = exercises::all().iter().find(|e| e.id == q.voorbeeld) {
@@ -780,7 +780,7 @@ async fn herkennen_post(
 ) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !ctx.csrf_ok(&f.csrf) {
         let msg = "<p class=\"error\" role=\"alert\">Het formulier was verlopen (of kwam niet van deze pagina). Kies nog eens <strong>Herken</strong>.</p>";
@@ -990,7 +990,7 @@ fn round_link(path: &str, q: &RoundQuery, answers: &str) -> String {
 
 /// "Vraag i+1 van n", the score so far and a bar of the `done` questions.
 fn progress(i: usize, n: usize, score: Option<usize>, done: usize) -> String {
-    let w = if n == 0 { 0 } else { done.min(n) * 300 / n };
+    let w = (done.min(n) * 300).checked_div(n).unwrap_or(0);
     format!(
         "<div class=\"progress\"><span>Vraag {} van {n}</span>{}</div>\
          <svg class=\"progress-bar\" width=\"300\" height=\"8\" viewBox=\"0 0 300 8\" preserveAspectRatio=\"none\" aria-hidden=\"true\" focusable=\"false\"><rect width=\"300\" height=\"8\" rx=\"4\" class=\"track\"/><rect width=\"{w}\" height=\"8\" rx=\"4\" class=\"l-melding\"/></svg>",
@@ -1010,7 +1010,7 @@ fn score_of(items: &[&Exercise], answers: &str) -> usize {
 async fn oefenen_start(State(st): State<WebState>, headers: HeaderMap, uri: Uri) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut body = String::from("<h1>Oefenen</h1><p class=\"lead\">Lees het bericht en kies wat het is. \
         Daarna ziet u het goede antwoord, de signalen in de tekst en waarom. Aan het eind krijgt u uw score.</p><div class=\"sets\">");
@@ -1067,7 +1067,7 @@ async fn oefenen_vraag(
 ) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let items = match round(&q) {
         Ok(i) => i,
@@ -1167,7 +1167,7 @@ async fn oefenen_antwoord(
 ) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let items = match round(&q) {
         Ok(i) => i,
@@ -1271,7 +1271,7 @@ struct RoomQuery {
 async fn zaal_start(State(st): State<WebState>, headers: HeaderMap, uri: Uri) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let seed = u64::from_str_radix(&random_hex()[..12], 16).unwrap_or(1);
     let mut body = String::from("<h1>Zaalmodus</h1><p class=\"lead\">Voor de trainer: toon een bericht groot op het scherm, laat de zaal stemmen \
@@ -1309,7 +1309,7 @@ async fn zaal_bericht(
 ) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Classify) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !exercises::is_set(&q.set) {
         return round_error(&st, &ctx, "Kies een oefenset.");
@@ -1502,7 +1502,7 @@ async fn leren(
 ) -> Response {
     let ctx = match st.ctx(&headers, &uri, Role::Admin) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let nav = st.nav(&ctx.caller, "/leren");
     let now = chrono::Utc::now();
@@ -1559,7 +1559,7 @@ async fn leren_json(
     Query(q): Query<PeriodQuery>,
 ) -> Response {
     if let Err(r) = st.ctx(&headers, &uri, Role::Admin) {
-        return r;
+        return *r;
     }
     match report_for(&st, &q).await {
         Ok((r, from, to)) => (
@@ -1584,7 +1584,7 @@ async fn leren_csv(
     Query(q): Query<PeriodQuery>,
 ) -> Response {
     if let Err(r) = st.ctx(&headers, &uri, Role::Admin) {
-        return r;
+        return *r;
     }
     match report_for(&st, &q).await {
         Ok((r, from, to)) => (
