@@ -279,6 +279,17 @@ impl Store {
                 }
             }
         }
+        // Every week of the period, so that the chart is a time line (an empty week is 0).
+        let mut t = spec.from;
+        while t < spec.to && by_week.len() < 600 {
+            by_week.entry(iso_week(t)).or_default();
+            t += chrono::Duration::days(7);
+        }
+        if spec.to > spec.from {
+            by_week
+                .entry(iso_week(spec.to - chrono::Duration::microseconds(1)))
+                .or_default();
+        }
         let by_label = Label::ALL
             .iter()
             .map(|l| Bucket {
@@ -393,6 +404,10 @@ impl Store {
         let weeks: BTreeSet<&String> = by_week.keys().chain(corrected_weeks.keys()).collect();
         let correction_weeks = weeks
             .into_iter()
+            .filter(|w| {
+                by_week.get(*w).copied().unwrap_or(0) > 0
+                    || corrected_weeks.get(*w).copied().unwrap_or(0) > 0
+            })
             .map(|w| {
                 let routed = by_week.get(w).copied().unwrap_or(0);
                 let corrected = corrected_weeks.get(w).copied().unwrap_or(0);

@@ -387,7 +387,7 @@ fn week_chart(title: &str, buckets: &[Bucket], min: u64) -> String {
         .max()
         .unwrap_or(1)
         .max(1) as f64;
-    let col = 44usize;
+    let col = (1000 / buckets.len().max(1)).clamp(30, 72);
     let chart_h = 140.0;
     let width = buckets.len() * col + 20;
     let mut h = String::new();
@@ -453,6 +453,31 @@ fn channel_name(k: &str) -> String {
         .unwrap_or_else(|_| k.to_string())
 }
 
+/// Deadlines per queue, as a card with a table.
+fn deadline_table(r: &Report) -> String {
+    let min = r.min_count;
+    let mut h = String::from("<section class=\"card\"><h3>Termijnen per wachtrij</h3>");
+    if r.deadlines.is_empty() {
+        h.push_str(
+            "<p class=\"muted\">Geen berichten in een wachtrij in deze periode.</p></section>",
+        );
+        return h;
+    }
+    h.push_str("<table class=\"data\"><thead><tr><th scope=\"col\">wachtrij</th><th scope=\"col\" class=\"num\">binnen</th><th scope=\"col\" class=\"num\">te laat afgehandeld</th><th scope=\"col\" class=\"num\">open, termijn voorbij</th></tr></thead><tbody>");
+    for d in &r.deadlines {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&d.queue),
+            count_text(d.queued, min),
+            count_text(d.handled_late, min),
+            count_text(d.open_past_due, min)
+        );
+    }
+    h.push_str("</tbody></table></section>");
+    h
+}
+
 /// The report's body (headings, charts, tables). `export` adds links to the JSON and CSV.
 pub fn report_body(r: &Report, export: Option<&str>) -> String {
     let min = r.min_count;
@@ -486,12 +511,14 @@ pub fn report_body(r: &Report, export: Option<&str>) -> String {
         c(r.corrections)
     );
     h.push_str("<h2>Wat kwam er binnen</h2><div class=\"grid\">");
+    h.push_str(&week_chart("Per week", &r.by_week, min));
     h.push_str(&bar_chart("Per soort", &r.by_label, min, &label_name));
+    h.push_str(&bar_chart("Per kanaal", &r.by_channel, min, &channel_name));
+    h.push_str("</div><h2>Wachtrijen en termijnen</h2><div class=\"grid\">");
     h.push_str(&bar_chart("Per wachtrij", &r.by_queue, min, &|k| {
         k.to_string()
     }));
-    h.push_str(&bar_chart("Per kanaal", &r.by_channel, min, &channel_name));
-    h.push_str(&week_chart("Per week", &r.by_week, min));
+    h.push_str(&deadline_table(r));
     h.push_str("</div><h2>Waar klachten over gaan</h2><div class=\"grid\">");
     h.push_str(&bar_chart(
         "Signalen in klachten",
@@ -540,23 +567,6 @@ pub fn report_body(r: &Report, export: Option<&str>) -> String {
                 "staan"
             }
         );
-    }
-    h.push_str("<h2>Termijnen per wachtrij</h2>");
-    if r.deadlines.is_empty() {
-        h.push_str("<p class=\"muted\">Geen berichten in een wachtrij in deze periode.</p>");
-    } else {
-        h.push_str("<table class=\"data\"><caption class=\"sr\">Termijnen per wachtrij</caption><thead><tr><th scope=\"col\">wachtrij</th><th scope=\"col\" class=\"num\">binnengekomen</th><th scope=\"col\" class=\"num\">te laat afgehandeld</th><th scope=\"col\" class=\"num\">nog open, termijn voorbij</th></tr></thead><tbody>");
-        for d in &r.deadlines {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                esc(&d.queue),
-                c(d.queued),
-                c(d.handled_late),
-                c(d.open_past_due)
-            );
-        }
-        h.push_str("</tbody></table>");
     }
     h.push_str("<h2>Correcties door medewerkers</h2><p>Waar herken het mis had: wat herken zei, en wat een medewerker ervan maakte.</p>");
     if r.correction_pairs.is_empty() {
