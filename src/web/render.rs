@@ -187,33 +187,56 @@ pub fn page(
 }
 
 /// The text with every cue marked by family (class `f-<family>`); negated cues are struck
-/// through. Offsets are in Unicode scalar values; overlapping cues keep the first.
+/// through. Offsets are in Unicode scalar values. A cue inside another ("klacht" inside "geen
+/// klacht indienen") is marked inside it; a cue that crosses another's end is left out.
 pub fn highlight(text: &str, cues: &[Cue]) -> String {
     let chars: Vec<char> = text.chars().collect();
-    let mut sorted: Vec<&Cue> = cues.iter().filter(|c| c.end <= chars.len()).collect();
+    let mut sorted: Vec<&Cue> = cues
+        .iter()
+        .filter(|c| c.start < c.end && c.end <= chars.len())
+        .collect();
     sorted.sort_by_key(|c| (c.start, std::cmp::Reverse(c.end)));
+    let piece = |from: usize, to: usize| esc(&chars[from..to].iter().collect::<String>());
+    let close = |c: &Cue| {
+        format!(
+            "<span class=\"sr\"> ({}{})</span></mark>",
+            c.family.as_str(),
+            if c.negated { ", ontkend" } else { "" }
+        )
+    };
     let mut out = String::new();
     let mut at = 0;
+    let mut open: Vec<&Cue> = Vec::new();
     for c in sorted {
-        if c.start < at || c.start >= c.end {
+        while let Some(top) = open.last() {
+            if top.end > c.start {
+                break;
+            }
+            out.push_str(&piece(at, top.end));
+            at = top.end;
+            out.push_str(&close(top));
+            open.pop();
+        }
+        if open.last().is_some_and(|top| c.end > top.end) || c.start < at {
             continue;
         }
-        out.push_str(&esc(&chars[at..c.start].iter().collect::<String>()));
+        out.push_str(&piece(at, c.start));
+        at = c.start;
         let fam = c.family.as_str();
         let _ = write!(
             out,
-            "<mark class=\"cue f-{fam}{}\" title=\"{}{}\">{}<span class=\"sr\"> ({fam}{})</span></mark>",
+            "<mark class=\"cue f-{fam}{}\" title=\"{fam}{}\">",
             if c.negated { " negated" } else { "" },
-            esc(fam),
-            if c.negated { ", ontkend" } else { "" },
-            esc(&chars[c.start..c.end].iter().collect::<String>()),
             if c.negated { ", ontkend" } else { "" },
         );
-        at = c.end;
+        open.push(c);
     }
-    out.push_str(&esc(&chars[at.min(chars.len())..]
-        .iter()
-        .collect::<String>()));
+    while let Some(top) = open.pop() {
+        out.push_str(&piece(at, top.end));
+        at = top.end;
+        out.push_str(&close(top));
+    }
+    out.push_str(&piece(at, chars.len()));
     out
 }
 
@@ -641,8 +664,31 @@ mod tests {
             ],
         );
         assert!(h.starts_with("Één &lt;b&gt;lamp&lt;/b&gt; "), "{h}");
-        assert!(h.contains("<mark class=\"cue f-herhaling\" title=\"herhaling\">al weer<span"));
+        assert!(
+            h.contains("<mark class=\"cue f-herhaling\" title=\"herhaling\">al weer<span"),
+            "{h}"
+        );
         assert!(h.contains("<mark class=\"cue f-situatie\" title=\"situatie\">kapot<span"));
+    }
+
+    #[test]
+    fn a_cue_inside_another_is_marked_inside_it() {
+        let mut inner = cue(9, 15, "klacht", Family::Klachtwoord);
+        inner.negated = true;
+        let h = highlight(
+            "Ik, geen klacht indienen",
+            &[
+                cue(4, 24, "geen klacht indienen", Family::Ontkenning),
+                inner,
+            ],
+        );
+        assert_eq!(
+            h,
+            "Ik, <mark class=\"cue f-ontkenning\" title=\"ontkenning\">geen \
+             <mark class=\"cue f-klachtwoord negated\" title=\"klachtwoord, ontkend\">klacht\
+             <span class=\"sr\"> (klachtwoord, ontkend)</span></mark> indienen\
+             <span class=\"sr\"> (ontkenning)</span></mark>"
+        );
     }
 
     #[test]

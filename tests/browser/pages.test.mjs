@@ -26,7 +26,7 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-let server, base, data, context, classifyToken, adminToken;
+let server, serverEnv, base, data, context, classifyToken, adminToken;
 const serverLog = [];
 
 function freePort() {
@@ -71,6 +71,7 @@ before(async () => {
     RUST_LOG: 'info',
   };
   delete env.HERKEN_CONFIG;
+  serverEnv = env;
   classifyToken = newKey('balie', 'classify', env);
   adminToken = newKey('fg', 'admin', env);
   const [grpc, web] = [await freePort(), await freePort()];
@@ -184,6 +185,15 @@ test('Herkennen: a message gets its label, the highlighted cues with a legend, a
   await page.getByRole('link', { name: 'Engels bericht' }).click();
   await page.getByRole('button', { name: 'Herken' }).click();
   assert.equal(await page.locator('.readaloud').getAttribute('lang'), 'en');
+  // In doubt: the question to ask about the writer's intention.
+  await page.getByLabel(/^Bericht/).fill('Ik wil geen klacht indienen, maar de stoep bij ons is al weken kapot.');
+  await page.getByLabel('Kanaal').selectOption('balie');
+  await page.getByRole('button', { name: 'Herken' }).click();
+  assert.match(await page.locator('.note.doubt .question').innerText(), /\?$/);
+  const negated = await page.locator('[data-testid=text] mark.negated').allInnerTexts();
+  assert.ok(negated.some((t) => /klacht/i.test(t)), `"geen klacht" is shown as negated: ${negated}`);
+  await axe(page, 'herkennen (twijfel)');
+  await shot(page, 'herkennen-twijfel');
   await page.close();
 });
 
@@ -304,4 +314,23 @@ test('Leren: a key without admin is refused; the report of a filled store shows 
   assert.match(csv, /hotspot,Merelstraat,6/);
   for (const s of ['1234 ', '1234AB', 'piet', 'lantaarnpaal', 'example.nl']) assert.ok(!csv.includes(s), `the CSV shows ${s}`);
   await admin.close();
+});
+
+test('herken report: the same aggregates from the store as JSON and as one self-contained HTML file', async () => {
+  const file = path.join(artifacts, 'herken-report.html');
+  execFileSync(bin, ['report', '--html', file], { env: serverEnv, cwd: data });
+  const json = JSON.parse(execFileSync(bin, ['report', '--json'], { env: serverEnv, cwd: data, encoding: 'utf8' }));
+  assert.equal(json.routed, 15);
+  assert.ok(json.hotspots.some((h) => h.place === 'Merelstraat' && h.reports === 6));
+  const html = fs.readFileSync(file, 'utf8');
+  assert.doesNotMatch(html, /<link|<script|src=|https?:\/\//, 'nothing loaded from elsewhere');
+  const body = html.slice(html.indexOf('<body'));
+  assert.doesNotMatch(body, /\b\d{4}\s?[A-Z]{2}\b|example\.nl|lantaarnpaal/i);
+  const page = await context.newPage();
+  await page.goto(`file://${file}`);
+  assert.equal(await page.locator('h1').innerText(), 'Leren van klachten');
+  assert.ok(await page.locator('svg.chart').count() >= 3);
+  await axe(page, 'herken report --html');
+  await shot(page, 'herken-report');
+  await page.close();
 });
