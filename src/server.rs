@@ -169,6 +169,7 @@ pub async fn run_full(
         .map_err(|e| Error::Internal(format!("reflection: {e}")))?;
 
     let engine_for_web = engine.clone();
+    let admission_for_web = admission.clone();
     let classifier =
         ClassifierService::new(engine, limits.clone(), admission, Some(intake.clone()));
     tracing::info!(
@@ -202,7 +203,8 @@ pub async fn run_full(
             store.clone(),
             access.clone(),
             &config,
-        );
+        )
+        .with_admission(admission_for_web.clone());
         let mut stop = stop_rx.clone();
         tokio::spawn(crate::web::serve(
             w,

@@ -52,6 +52,7 @@ pub struct WebState {
     engine: Engine,
     store: Store,
     access: Access,
+    admission: Option<crate::admission::Admission>,
     sessions: Arc<Sessions>,
     report_min_count: u64,
     max_sender_chars: usize,
@@ -78,6 +79,7 @@ impl WebState {
             engine,
             store,
             access,
+            admission: None,
             sessions: Arc::new(Sessions::default()),
             report_min_count: config.report_min_count,
             max_sender_chars: limits.max_sender_chars,
@@ -329,6 +331,13 @@ fn redirect(to: &str, cookie: Option<HeaderValue>) -> Response {
 }
 
 impl WebState {
+    /// With the server's admission pool: what herken itself says of an exercise is worked out
+    /// on it too, so the practice pages cannot crowd out the gateways.
+    pub fn with_admission(mut self, admission: crate::admission::Admission) -> WebState {
+        self.admission = Some(admission);
+        self
+    }
+
     /// The session of the request (made when missing), for a page needing `role`: a redirect to
     /// the login form when keys are on and nobody logged in, a 403 page for a key without the
     /// role.
@@ -1242,7 +1251,7 @@ async fn herken_says(st: &WebState, e: &Exercise) -> String {
     let r = st.engine.recognizer().clone();
     let mut m = Message::new(e.text.clone());
     m.channel = e.channel;
-    match tokio::task::spawn_blocking(move || r.classify(&m)).await {
+    match crate::admission::run_blocking(st.admission.as_ref(), move || r.classify(&m)).await {
         Ok(Ok(o)) => format!(
             "<span class=\"muted\">herken zelf: <span class=\"pill small l-{}\">{}</span> {:.0}&nbsp;%</span>",
             o.label.as_str(),
