@@ -37,9 +37,12 @@ pub struct Exercise {
 
 /// The sets in the order they are offered, with a Dutch description.
 pub const SETS: &[(&str, &str)] = &[
-    ("basis", "Basis: de vijf soorten berichten"),
-    ("gevorderd", "Gevorderd: de lastige gevallen"),
-    ("english", "English: berichten van toeristen en expats"),
+    ("basis", "Basis: De vijf soorten berichten."),
+    (
+        "gevorderd",
+        "Gevorderd: De lastige gevallen uit de workshop.",
+    ),
+    ("english", "English: Berichten van toeristen en expats."),
 ];
 
 /// Every exercise, in file order.
