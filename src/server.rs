@@ -204,7 +204,8 @@ pub async fn run_full(
             access.clone(),
             &config,
         )
-        .with_admission(admission_for_web.clone());
+        .with_admission(admission_for_web.clone())
+        .with_secure_cookies(w.local_addr().is_ok_and(|a| !a.ip().is_loopback()));
         let mut stop = stop_rx.clone();
         tokio::spawn(crate::web::serve(
             w,

@@ -53,6 +53,7 @@ pub struct WebState {
     store: Store,
     access: Access,
     admission: Option<crate::admission::Admission>,
+    secure_cookies: bool,
     sessions: Arc<Sessions>,
     report_min_count: u64,
     max_sender_chars: usize,
@@ -80,6 +81,7 @@ impl WebState {
             store,
             access,
             admission: None,
+            secure_cookies: false,
             sessions: Arc::new(Sessions::default()),
             report_min_count: config.report_min_count,
             max_sender_chars: limits.max_sender_chars,
@@ -272,10 +274,12 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn set_cookie(id: &str) -> HeaderValue {
+/// The session cookie; `Secure` when the pages are served for a TLS proxy (not loopback).
+fn set_cookie(id: &str, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&format!(
-        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION_IDLE.as_secs()
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_IDLE.as_secs(),
+        if secure { "; Secure" } else { "" }
     ))
     .expect("hex is a valid header value")
 }
@@ -338,6 +342,13 @@ impl WebState {
         self
     }
 
+    /// Mark the session cookie `Secure`: for pages served on an address other than loopback,
+    /// which only a TLS proxy in front may do (see [`check_exposure`]).
+    pub fn with_secure_cookies(mut self, secure: bool) -> WebState {
+        self.secure_cookies = secure;
+        self
+    }
+
     /// The session of the request (made when missing), for a page needing `role`: a redirect to
     /// the login form when keys are on and nobody logged in, a 403 page for a key without the
     /// role.
@@ -348,7 +359,7 @@ impl WebState {
                 Some((caller, csrf)) => (caller, csrf, None),
                 None => {
                     let (id, csrf) = self.sessions.create(None);
-                    (None, csrf, Some(set_cookie(&id)))
+                    (None, csrf, Some(set_cookie(&id, self.secure_cookies)))
                 }
             };
         let caller = match (keys_on, caller) {
@@ -524,7 +535,7 @@ async fn login_get(
         Some((_, csrf)) => (csrf, None),
         None => {
             let (id, csrf) = st.sessions.create(None);
-            (csrf, Some(set_cookie(&id)))
+            (csrf, Some(set_cookie(&id, st.secure_cookies)))
         }
     };
     let ctx = Ctx {
@@ -553,7 +564,7 @@ async fn login_post(
         let ctx = Ctx {
             caller: Caller::anonymous(),
             csrf,
-            new_cookie: Some(set_cookie(&id)),
+            new_cookie: Some(set_cookie(&id, st.secure_cookies)),
             keys_on: false,
         };
         return ctx.page(
@@ -603,7 +614,7 @@ async fn login_post(
                 back
             };
             let (id, _) = st.sessions.create(Some(caller));
-            redirect(&back, Some(set_cookie(&id)))
+            redirect(&back, Some(set_cookie(&id, st.secure_cookies)))
         }
         None => {
             tracing::info!("web login refused: unknown key");
@@ -1626,9 +1637,14 @@ mod tests {
 
     #[test]
     fn the_session_cookie_is_httponly_and_strict() {
-        let c = set_cookie(&"a".repeat(64));
+        let c = set_cookie(&"a".repeat(64), false);
         let c = c.to_str().unwrap();
         assert!(c.contains("HttpOnly"));
+        assert!(!c.contains("Secure"));
+        assert!(set_cookie(&"a".repeat(64), true)
+            .to_str()
+            .unwrap()
+            .ends_with("; Secure"));
         assert!(c.contains("SameSite=Strict"));
         assert!(c.starts_with("herken_sessie="));
     }
