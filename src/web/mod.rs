@@ -1636,6 +1636,16 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_pages_are_refused_off_loopback_unless_a_proxy_is_declared() {
+        let mut access = crate::config::Config::default().access;
+        assert!(check_exposure("127.0.0.1:8080".parse().unwrap(), &access).is_ok());
+        let err = check_exposure("0.0.0.0:8080".parse().unwrap(), &access).unwrap_err();
+        assert!(err.to_string().contains("allow_insecure"), "{err}");
+        access.allow_insecure = true;
+        assert!(check_exposure("0.0.0.0:8080".parse().unwrap(), &access).is_ok());
+    }
+
+    #[test]
     fn the_session_cookie_is_httponly_and_strict() {
         let c = set_cookie(&"a".repeat(64), false);
         let c = c.to_str().unwrap();
