@@ -12,10 +12,13 @@ use herken::route::Router;
 use herken::store::report::ReportSpec;
 use herken::store::{Location, Store};
 
-use crate::support::{config, recognizer_arc};
+use crate::support::{config, recognizer_arc, PgDatabase};
 
 async fn filled() -> (Store, Intake) {
-    let store = Store::open(&Location::SqliteMemory).await.unwrap();
+    fill(Store::open(&Location::SqliteMemory).await.unwrap()).await
+}
+
+async fn fill(store: Store) -> (Store, Intake) {
     let intake = Intake::new(Arc::new(store.clone()), Router::builtin());
     let c = config();
     let engine = Engine::new(
@@ -102,6 +105,23 @@ fn spec(min_count: u64) -> ReportSpec {
 #[tokio::test]
 async fn counts_are_aggregates_and_small_ones_are_suppressed() {
     let (store, intake) = filled().await;
+    counts_contract(store, intake).await;
+}
+
+/// The same report from PostgreSQL (the queries are written once for both backends).
+#[tokio::test]
+async fn counts_are_the_same_on_postgres() {
+    let db = PgDatabase::create().await;
+    let store = Store::open(&Location::Postgres(db.url.clone()))
+        .await
+        .unwrap();
+    let (store, intake) = fill(store).await;
+    counts_contract(store.clone(), intake).await;
+    store.close().await;
+    db.drop().await;
+}
+
+async fn counts_contract(store: Store, intake: Intake) {
     // A clerk handles every complaint, two of them after the deadline; one melding is
     // corrected to a klacht.
     let now = Utc::now();
