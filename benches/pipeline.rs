@@ -60,12 +60,14 @@ fn stages(c: &mut Criterion) {
 
     let recognizer = Recognizer::from_config(&Config::default()).unwrap();
     let mut g = c.benchmark_group("decide");
-    let analysis = recognizer.pipeline().analyse(&messages()[1].1);
+    let email = &messages()[1].1;
+    let analysis = recognizer.pipeline().analyse(email);
     g.bench_function("email", |b| {
         b.iter(|| {
             decide::decide(
                 black_box([0.4, 0.3, 0.1, 0.1, 0.1]),
                 &analysis.cues,
+                &email.text,
                 analysis.lang,
                 &lexicon,
                 &DecideOptions::default(),

@@ -248,3 +248,58 @@ impl Message {
         self
     }
 }
+
+/// Whether a message repeats an earlier report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RepeatOutcome {
+    /// It repeats an earlier report.
+    pub is_repeat: bool,
+    /// Ids of the earlier messages, when known.
+    pub previous_message_ids: Vec<String>,
+    /// Why, in the message's language.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The message id (the caller's, or generated).
+    pub id: String,
+    /// The label.
+    pub label: Label,
+    /// Probability of `label`.
+    pub confidence: f32,
+    /// Probability per label.
+    pub scores: std::collections::BTreeMap<String, f32>,
+    /// Language of the message (explanations are in it).
+    pub language: Lang,
+    /// The evidence, in text order.
+    pub cues: Vec<crate::pipeline::types::Cue>,
+    /// Repeat decision.
+    pub repeat: RepeatOutcome,
+    /// Other senders' recent reports about the same issue (a hotspot when high).
+    pub similar_reports: u32,
+    /// The same submission again within minutes: the earlier message's id.
+    pub duplicate_of: Option<String>,
+    /// "Bij twijfel: vragen naar intentie".
+    pub needs_clarification: bool,
+    /// The question to ask, when in doubt.
+    pub clarifying_question: String,
+    /// One or two sentences a counter employee can read aloud.
+    pub explanation: String,
+    /// For a klacht: check and note satisfaction.
+    pub satisfaction_reminder: String,
+    /// The intake queue it goes (or would go) to.
+    pub queue: String,
+    /// The routing rule that chose the queue.
+    pub route_rule: String,
+    /// Handling deadline from the legal terms.
+    pub due_at: chrono::DateTime<chrono::Utc>,
+    /// Warnings for staff (in the message's language), e.g. a bezwaar filed late, or where
+    /// to refer the writer.
+    pub warnings: Vec<String>,
+    /// For an overig about another body or a claim for damages: where it belongs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral: Option<crate::pipeline::explain::Referral>,
+    /// Id of the scorer.
+    pub model: String,
+}

@@ -1,17 +1,20 @@
-//! The engine: one message through recognition (on a blocking thread), repeat detection
-//! against the store, and into the history. What the gRPC service and the CLI call.
+//! The orchestrator: one path for one message, what the gRPC service, the web pages and the
+//! CLI call. normalize → language → cues → model → decide ([`Recognizer::recognize`], on a
+//! blocking thread) → repeat detection against the store ([`crate::repeat::decide`]) →
+//! promotion and routing, once ([`Recognizer::finish`]) → into the history and, when asked,
+//! the intake queue.
 
 use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::domain::{Label, Lang, Message};
+use crate::domain::{Message, Outcome};
 use crate::error::{Error, Result};
 use crate::intake::Intake;
-use crate::pipeline::explain::label_phrase;
-use crate::recognizer::{Outcome, Recognizer};
+use crate::recognizer::Recognizer;
+use crate::repeat::pair::{Pair, PairModel};
 use crate::repeat::sender::Sender;
-use crate::repeat::{self, EntryKind, HistoryEntry, HistoryStore, RepeatOptions};
+use crate::repeat::{self, EntryKind, HistoryEntry, HistoryStore, RepeatFinding, RepeatOptions};
 
 /// Recognition plus memory (and, when there is a queue, routing into it).
 #[derive(Clone)]
@@ -22,7 +25,7 @@ pub struct Engine {
     admission: Option<crate::admission::Admission>,
     secret: Arc<Vec<u8>>,
     options: RepeatOptions,
-    min_confidence: f32,
+    model: Arc<PairModel>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -40,7 +43,6 @@ impl Engine {
         history: Arc<dyn HistoryStore>,
         secret: Vec<u8>,
         options: RepeatOptions,
-        min_confidence: f32,
     ) -> Engine {
         Engine {
             recognizer,
@@ -49,8 +51,14 @@ impl Engine {
             admission: None,
             secret: Arc::new(secret),
             options,
-            min_confidence,
+            model: Arc::new(PairModel::builtin().clone()),
         }
+    }
+
+    /// With another same-issue model (fitting and evaluating one).
+    pub fn with_pair_model(mut self, model: PairModel) -> Engine {
+        self.model = Arc::new(model);
+        self
     }
 
     /// An engine whose memory lives as long as it does: a private in-memory store and a secret
@@ -65,7 +73,6 @@ impl Engine {
             Arc::new(store),
             crate::store::secret::ephemeral(),
             config.repeat.clone(),
-            config.decide.min_confidence,
         ))
     }
 
@@ -108,78 +115,52 @@ impl Engine {
     /// Classify one message and remember it. A message id seen before is not remembered
     /// twice; it is judged against the history before it, as the first time.
     pub async fn classify(&self, message: Message) -> Result<Outcome> {
+        Ok(self.classify_traced(message).await?.0)
+    }
+
+    /// [`Engine::classify`], also returning the repeat finding (for evaluation and fitting).
+    pub async fn classify_traced(
+        &self,
+        message: Message,
+    ) -> Result<(Outcome, Option<RepeatFinding>)> {
         let r = self.recognizer.clone();
-        let sender = Sender::parse(&message.sender);
-        let (message, (mut outcome, signature, facts)) =
+        let (message, recognized) =
             crate::admission::run_blocking(self.admission.as_ref(), move || {
-                let detailed = r.classify_detailed(&message);
-                detailed.map(|d| (message, d))
+                r.recognize(&message).map(|d| (message, d))
             })
             .await??;
-        let Some(sender) = sender else {
+        let mut signature = recognized.signature;
+        signature.key_cases(&self.secret);
+        let Some(sender) = Sender::parse(&message.sender) else {
             // Nobody to remember: the text alone decides.
-            return Ok(outcome);
+            let o = self
+                .recognizer
+                .finish(recognized.outcome, &message, &signature, None);
+            return Ok((o, None));
         };
         let key = sender.key(&self.secret);
         let t = message.received_at;
         let since = t - self.options.window;
-        let mut history = self
-            .history
-            .by_sender(&key, since, t + Duration::microseconds(1))
-            .await?;
+        let until = t + Duration::microseconds(1);
+        let mut history = self.history.by_sender(&key, since, until).await?;
         history.retain(|h| h.message_id != message.id);
-        let finding = repeat::decide(&signature, t, &facts, &history, &self.options);
-        let others = if signature.locations.is_empty() {
-            Vec::new()
-        } else {
-            self.history
-                .near(
-                    &signature.locations,
-                    &key,
-                    since,
-                    t + Duration::microseconds(1),
-                )
-                .await?
-        };
-        let mut other_senders: Vec<&str> = others
-            .iter()
-            .filter(|h| {
-                h.kind == EntryKind::Report
-                    && h.message_id != message.id
-                    && h.signature.same_issue(&signature)
-            })
-            .map(|h| h.sender_key.as_str())
-            .collect();
-        other_senders.sort_unstable();
-        other_senders.dedup();
-        outcome.similar_reports = other_senders.len() as u32;
-
-        let lang = if outcome.language == "en" {
-            Lang::En
-        } else {
-            Lang::Nl
-        };
-        if let Some(d) = &finding.duplicate_of {
-            outcome.duplicate_of = Some(d.clone());
-            outcome.repeat.reason = match lang {
-                Lang::Nl => {
-                    "Dubbel ingezonden: hetzelfde bericht kwam enkele minuten eerder binnen.".into()
-                }
-                Lang::En => "Sent twice: the same message arrived a few minutes earlier.".into(),
-            };
-            outcome.repeat.is_repeat = false;
-        } else if finding.is_repeat {
-            apply_repeat(&mut outcome, &finding, lang, self.min_confidence);
+        let lang = recognized.outcome.language;
+        let mut finding = repeat::decide(
+            &signature,
+            t,
+            &recognized.facts,
+            &history,
+            &self.options,
+            &self.model,
+            lang,
+        );
+        finding.similar_reports = self
+            .similar_reports(&signature, &message.id, &key, since, until)
+            .await?;
+        let mut outcome =
             self.recognizer
-                .apply_route(&mut outcome, &message, &signature);
-        } else if matches!(
-            finding.kind,
-            Some(EntryKind::Resolution | EntryKind::FollowUp)
-        ) {
-            // A thank-you or an addition is no repeat, whatever words it uses.
-            outcome.repeat.is_repeat = false;
-            outcome.repeat.reason.clear();
-        }
+                .finish(recognized.outcome, &message, &signature, Some(&finding));
+        outcome.similar_reports = finding.similar_reports;
         let entry = HistoryEntry {
             message_id: message.id.clone(),
             sender_key: key,
@@ -189,43 +170,40 @@ impl Engine {
             signature,
         };
         self.history.record(&entry).await?;
-        Ok(outcome)
+        Ok((outcome, Some(finding)))
     }
-}
 
-/// A remembered repeat: fill the repeat fields, and a repeated melding becomes a klacht (the
-/// probability mass of melding and overig moves to klacht: the message is about the same
-/// unresolved issue).
-fn apply_repeat(o: &mut Outcome, f: &repeat::RepeatFinding, lang: Lang, min_confidence: f32) {
-    o.repeat.is_repeat = true;
-    o.repeat.previous_message_ids = f.previous_message_ids.clone();
-    o.repeat.reason = repeat::reason(f, lang);
-    if repeat::promotes(o.label) {
-        let moved: f32 = ["melding", "overig"]
+    /// Other senders' open reports about the same issue (a hotspot when many).
+    async fn similar_reports(
+        &self,
+        signature: &repeat::signature::Signature,
+        message_id: &str,
+        key: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u32> {
+        if signature.locations.is_empty() {
+            return Ok(0);
+        }
+        let others = self
+            .history
+            .near(&signature.locations, key, since, until)
+            .await?;
+        let mut senders: Vec<&str> = others
             .iter()
-            .map(|l| o.scores.insert((*l).into(), 0.0).unwrap_or(0.0))
-            .sum();
-        if let Some(k) = o.scores.get_mut("klacht") {
-            *k += moved;
-        }
-        o.label = Label::Klacht;
-        o.confidence = o.scores["klacht"];
-        o.needs_clarification = o.confidence < min_confidence;
-        if !o.needs_clarification {
-            o.clarifying_question.clear();
-        }
-        o.satisfaction_reminder = match lang {
-            Lang::Nl => {
-                "Check tevredenheid en noteer dit: vraag of de oplossing naar tevredenheid is."
-                    .into()
-            }
-            Lang::En => {
-                "Check satisfaction and note it: ask whether the solution is satisfactory.".into()
-            }
-        };
-        o.explanation = match lang {
-            Lang::Nl => format!("Dit lijkt {}: een herhaalde melding, en een herhaalde melding is vaak een klacht. {}", label_phrase(Label::Klacht, lang), o.repeat.reason),
-            Lang::En => format!("This looks like {}: a repeated report, and a repeated report is often a complaint. {}", label_phrase(Label::Klacht, lang), o.repeat.reason),
-        };
+            .filter(|h| {
+                h.kind == EntryKind::Report
+                    && h.message_id != message_id
+                    && self
+                        .model
+                        .score(&Pair::of(&h.signature, signature, 0.0, false))
+                        .probability
+                        >= self.model.threshold
+            })
+            .map(|h| h.sender_key.as_str())
+            .collect();
+        senders.sort_unstable();
+        senders.dedup();
+        Ok(senders.len() as u32)
     }
 }

@@ -1,20 +1,19 @@
-//! The recognizer: one message in, one explained answer out. Validation, the pipeline, the
-//! repeat decision and the queue, in the order of ARCHITECTURE.md. Synchronous: callers on
-//! async threads run it with `spawn_blocking`.
-
-use serde::{Deserialize, Serialize};
+//! The recognizer: the synchronous half of one message's path. Validation and the pipeline
+//! ([`Recognizer::recognize`]), then — after repeat detection, which needs the store and is
+//! done by [`crate::engine`] — [`Recognizer::finish`]: the repeat finding, the promotion of a
+//! repeated melding to klacht (the one place that rule is applied to an outcome) and routing,
+//! once. Callers on async threads run it with `spawn_blocking`.
 
 use crate::config::Config;
-use crate::domain::Lang;
-use crate::domain::{Label, Message};
+use crate::domain::{Label, Lang, Message};
+pub use crate::domain::{Outcome, RepeatOutcome};
 use crate::error::{Error, Result};
 use crate::pipeline::cues::Lexicon;
 use crate::pipeline::model::{self, CueScorer, Scorer};
-use crate::pipeline::types::Cue;
 use crate::pipeline::types::Family;
 use crate::pipeline::{Classification, Pipeline};
 use crate::repeat::signature::Signature;
-use crate::repeat::Facts;
+use crate::repeat::{Facts, RepeatFinding, Rule};
 use crate::route::{self, RouteInput, Router};
 use std::collections::BTreeSet;
 
@@ -86,13 +85,13 @@ fn load_encoder_with(
 fn addition_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
-        regex::Regex::new(r"(?i)\b(?:aanvulling|foto'?s?|bijlage|bijgevoegd|toevoeging|addition|photos?|pictures?|attached|attachment)\b")
+        regex::Regex::new(r"(?i)\b(?:aanvulling|aanvullen|aanvullend|foto'?s?|bijlage|bijgevoegd|toevoeging|correctie|ik bedoelde|(?:ik )?wilde (?:nog )?(?:even )?(?:zeggen|melden|toevoegen|doorgeven)|nog (?:even )?(?:melden|zeggen|doorgeven)|i (?:wanted|want) to add|one more thing|vergeten (?:te )?(?:melden|vermelden|zeggen|noemen)|nog (?:even )?(?:iets )?(?:toevoegen|aanvullen)|extra informatie|addition|additional|photos?|pictures?|attached|attachment|forgot to (?:add|mention|say)|correction|i meant|to add to my)\b")
             .expect("addition pattern compiles")
     })
 }
 
 /// What repeat detection needs to know of a classified message, from its cues.
-fn facts(c: &Classification) -> Facts {
+fn facts(c: &Classification, text: &str) -> Facts {
     let has = |f: Family| c.cues.iter().any(|x| x.family == f && !x.negated);
     let unhappy = [
         Family::Ongenoegen,
@@ -102,69 +101,126 @@ fn facts(c: &Classification) -> Facts {
     ]
     .into_iter()
     .any(has);
-    let says_repeat = has(Family::Herhaling);
     let words = c.evidence.split_whitespace().count();
+    let says_repeat = c
+        .cues
+        .iter()
+        .any(|x| !x.negated && crate::pipeline::decide::claims_earlier_report(x, text));
     Facts {
         says_repeat,
-        says_resolved: has(Family::Dank) && !unhappy && !says_repeat,
-        is_addition: addition_re().is_match(&c.evidence) && !unhappy && words <= 80,
+        // A thank-you or "it is fixed" is a short message of its own; a long one (a call
+        // that ends "dank u wel"), one that asks something, or a thank-you that names a
+        // problem or a request is about something else.
+        says_resolved: !unhappy
+            && !says_repeat
+            && !c.evidence.contains('?')
+            && (has(Family::Dank)
+                && words <= 40
+                && crate::repeat::vocab::problems_in(&c.evidence).is_empty()
+                && crate::repeat::vocab::processes_in(&c.evidence).is_empty()
+                || crate::repeat::vocab::says_fixed(&c.evidence) && words <= 80),
+        // "I forgot to attach the photo" is a proces cue, but no grievance.
+        is_addition: addition_re().is_match(&c.evidence)
+            && ![Family::Ongenoegen, Family::Bejegening, Family::Sarcasme]
+                .into_iter()
+                .any(has)
+            && words <= 80,
+        asks_status: crate::repeat::vocab::asks_status(&c.evidence),
+        dissatisfied: unhappy,
     }
 }
 
-/// Whether a message repeats an earlier report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RepeatOutcome {
-    /// It repeats an earlier report.
-    pub is_repeat: bool,
-    /// Ids of the earlier messages, when known.
-    pub previous_message_ids: Vec<String>,
-    /// Why, in the message's language.
-    pub reason: String,
+/// A message recognised on its text: the outcome before repeat detection and routing, and
+/// what repeat detection needs of it.
+#[derive(Debug, Clone)]
+pub struct Recognized {
+    /// The outcome on the text alone, not routed.
+    pub outcome: Outcome,
+    /// The issue signature (case references still in the clear: key them before storing).
+    pub signature: Signature,
+    /// What the text says about earlier reports.
+    pub facts: Facts,
 }
 
-/// The full answer for one message.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Outcome {
-    /// The message id (the caller's, or generated).
-    pub id: String,
-    /// The label.
-    pub label: Label,
-    /// Probability of `label`.
-    pub confidence: f32,
-    /// Probability per label.
-    pub scores: std::collections::BTreeMap<String, f32>,
-    /// Language: "nl" or "en".
-    pub language: String,
-    /// The evidence, in text order.
-    pub cues: Vec<Cue>,
-    /// Repeat decision.
-    pub repeat: RepeatOutcome,
-    /// Other senders' recent reports about the same issue (a hotspot when high).
-    pub similar_reports: u32,
-    /// The same submission again within minutes: the earlier message's id.
-    pub duplicate_of: Option<String>,
-    /// "Bij twijfel: vragen naar intentie".
-    pub needs_clarification: bool,
-    /// The question to ask, when in doubt.
-    pub clarifying_question: String,
-    /// One or two sentences a counter employee can read aloud.
-    pub explanation: String,
-    /// For a klacht: check and note satisfaction.
-    pub satisfaction_reminder: String,
-    /// The intake queue it goes (or would go) to.
-    pub queue: String,
-    /// The routing rule that chose the queue.
-    pub route_rule: String,
-    /// Handling deadline from the legal terms.
-    pub due_at: chrono::DateTime<chrono::Utc>,
-    /// Warnings for staff (in the message's language), e.g. a bezwaar filed late, or where
-    /// to refer the writer.
-    pub warnings: Vec<String>,
-    /// For an overig about another body or a claim for damages: where it belongs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub referral: Option<crate::pipeline::explain::Referral>,
-    /// Id of the scorer.
-    pub model: String,
+/// Fill an outcome's repeat fields from a finding and, for a repeat, apply the workshop's
+/// rule once: a repeated melding (or a status question chasing an open report) is a klacht.
+fn apply_finding(o: &mut Outcome, f: &RepeatFinding, min_confidence: f32) {
+    let lang = o.language;
+    if let Some(d) = &f.duplicate_of {
+        o.duplicate_of = Some(d.clone());
+        o.repeat = RepeatOutcome {
+            is_repeat: false,
+            previous_message_ids: Vec::new(),
+            reason: match lang {
+                Lang::Nl => "Dubbel ingezonden: hetzelfde bericht, in dezelfde of andere woorden, kwam enkele minuten eerder binnen.".into(),
+                Lang::En => "Sent twice: the same message, in the same or other words, arrived a few minutes earlier.".into(),
+            },
+        };
+        return;
+    }
+    match f.rule {
+        Rule::Resolution | Rule::FollowUp | Rule::WithinTerm => {
+            // A thank-you, an addition or an early status question is no repeat, whatever
+            // words it uses.
+            o.repeat = RepeatOutcome::default();
+            return;
+        }
+        _ if !f.is_repeat => return,
+        _ => {}
+    }
+    o.repeat = RepeatOutcome {
+        is_repeat: true,
+        previous_message_ids: f.previous_message_ids.clone(),
+        reason: crate::repeat::reason(f, lang),
+    };
+    if !crate::repeat::promotes(o.label) {
+        return;
+    }
+    let mut scores: crate::pipeline::types::LabelScores = std::array::from_fn(|i| {
+        o.scores
+            .get(Label::from_index(i).as_str())
+            .copied()
+            .unwrap_or(0.0)
+    });
+    crate::pipeline::decide::promote_to_klacht(&mut scores);
+    o.scores = Label::ALL
+        .iter()
+        .map(|l| (l.as_str().to_string(), scores[l.index()]))
+        .collect();
+    o.label = Label::Klacht;
+    o.confidence = scores[Label::Klacht.index()];
+    o.needs_clarification = o.confidence < min_confidence;
+    if !o.needs_clarification {
+        o.clarifying_question.clear();
+    }
+    o.referral = None;
+    o.satisfaction_reminder = crate::pipeline::explain::satisfaction_reminder(lang).into();
+    let (why, rule) = match (f.rule, lang) {
+        (Rule::ProcessRepeat, Lang::Nl) => (
+            "een vraag waar een aanvraag blijft, na de termijn",
+            "te lang wachten en geen reactie zijn klachten",
+        ),
+        (Rule::ProcessRepeat, Lang::En) => (
+            "a question where a request stays, after its term",
+            "waiting too long and getting no answer are complaints",
+        ),
+        (_, Lang::Nl) => (
+            "een herhaalde melding",
+            "een herhaalde melding is vaak een klacht",
+        ),
+        (_, Lang::En) => (
+            "a repeated report",
+            "a repeated report is often a complaint",
+        ),
+    };
+    let label = crate::pipeline::explain::label_phrase(Label::Klacht, lang);
+    o.explanation = match lang {
+        Lang::Nl => format!("Dit lijkt {label}: {why}, en {rule}. {}", o.repeat.reason),
+        Lang::En => format!(
+            "This looks like {label}: {why}, and {rule}. {}",
+            o.repeat.reason
+        ),
+    };
 }
 
 /// Model status, for health and logs.
@@ -238,19 +294,31 @@ impl Recognizer {
         &self.router
     }
 
-    /// Route an outcome: queue, rule, deadline, and the late-bezwaar warning.
-    pub fn apply_route(&self, o: &mut Outcome, message: &Message, signature: &Signature) {
+    /// The second half of one message's path: apply the repeat finding (when there is a
+    /// memory), promote a repeated melding or overig to klacht, and route — once.
+    pub fn finish(
+        &self,
+        mut o: Outcome,
+        message: &Message,
+        signature: &Signature,
+        finding: Option<&RepeatFinding>,
+    ) -> Outcome {
+        if let Some(f) = finding {
+            apply_finding(&mut o, f, self.pipeline.options().min_confidence);
+        }
+        self.route(&mut o, message, signature);
+        o
+    }
+
+    /// Route an outcome: queue, rule, deadline, and the warnings (late bezwaar, referral).
+    fn route(&self, o: &mut Outcome, message: &Message, signature: &Signature) {
         let families: BTreeSet<Family> = o
             .cues
             .iter()
             .filter(|c| !c.negated)
             .map(|c| c.family)
             .collect();
-        let lang = if o.language == "en" {
-            Lang::En
-        } else {
-            Lang::Nl
-        };
+        let lang = o.language;
         let r = self.router.route(&RouteInput {
             label: o.label,
             confidence: o.confidence,
@@ -312,20 +380,29 @@ impl Recognizer {
         Ok(())
     }
 
-    /// Validate and classify one message.
+    /// Validate, classify and route one message on its text alone (no memory).
     pub fn classify(&self, message: &Message) -> Result<Outcome> {
-        Ok(self.classify_detailed(message)?.0)
+        let r = self.recognize(message)?;
+        Ok(self.finish(r.outcome, message, &r.signature, None))
     }
 
-    /// Validate and classify one message; also what repeat detection needs of it.
-    pub fn classify_detailed(&self, message: &Message) -> Result<(Outcome, Signature, Facts)> {
+    /// The first half of one message's path: validate and run the pipeline. The outcome is
+    /// not routed yet ([`Recognizer::finish`] does that).
+    pub fn recognize(&self, message: &Message) -> Result<Recognized> {
         self.validate(message, "message")?;
         let c = self.pipeline.classify(message);
-        let signature = Signature::of(&c.evidence);
-        let facts = facts(&c);
-        let mut outcome = self.outcome(message, c);
-        self.apply_route(&mut outcome, message, &signature);
-        Ok((outcome, signature, facts))
+        let semantic = c
+            .sketch
+            .as_ref()
+            .map(|s| crate::repeat::semantic::SemanticSketch::of(&s.source, &s.vector));
+        let signature = Signature::of(&c.evidence).with_semantic(semantic);
+        let facts = facts(&c, &message.text);
+        let outcome = self.outcome(message, c);
+        Ok(Recognized {
+            outcome,
+            signature,
+            facts,
+        })
     }
 
     fn outcome(&self, message: &Message, c: Classification) -> Outcome {
@@ -347,7 +424,7 @@ impl Recognizer {
                 .iter()
                 .map(|l| (l.as_str().to_string(), d.scores[l.index()]))
                 .collect(),
-            language: c.lang.as_str().to_string(),
+            language: c.lang,
             cues: c.cues,
             repeat,
             similar_reports: 0,

@@ -121,7 +121,6 @@ pub async fn run_full(
         Arc::new(store.clone()),
         secret.as_ref().clone(),
         config.repeat.clone(),
-        config.decide.min_confidence,
     )
     .with_intake(intake.clone())
     .with_admission(admission.clone());

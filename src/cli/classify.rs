@@ -267,6 +267,10 @@ pub fn render(text: &str, o: &Outcome, color: bool) -> String {
             if c.negated { " (negated)" } else { "" }
         ));
     }
-    s.push_str(&format!("\nmodel {} · language {}\n", o.model, o.language));
+    s.push_str(&format!(
+        "\nmodel {} · language {}\n",
+        o.model,
+        o.language.as_str()
+    ));
     s
 }

@@ -53,6 +53,10 @@ pub struct EvalArgs {
     /// Only the sparse model for --cross-genre (seconds per genre).
     #[arg(long, requires = "cross_genre")]
     pub no_encoder: bool,
+    /// For a sequences file: the same-issue model to use instead of the built-in one (as
+    /// written by `herken sequences fit`).
+    #[arg(long)]
+    pub repeat_model: Option<PathBuf>,
     #[command(flatten)]
     pub sparse: super::train::SparseArgs,
     #[command(flatten)]
@@ -92,7 +96,10 @@ fn score(
             confidence: o.confidence,
         };
         items.push(s);
-        let lang = ex.lang.clone().unwrap_or_else(|| o.language.clone());
+        let lang = ex
+            .lang
+            .clone()
+            .unwrap_or_else(|| o.language.as_str().to_string());
         group(&mut langs, &lang, s);
         if let Some(g) = ex.genre {
             group(&mut genres, g, s);
@@ -141,7 +148,7 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         .map(|t| t.lines().next().unwrap_or("").to_string())
         .unwrap_or_default();
     if super::sequences::is_sequences(&first) {
-        return super::sequences::run(&file, args.json, config);
+        return super::sequences::run(&file, args.json, args.repeat_model.as_deref(), config);
     }
     let examples = dataset::read_file(&file)?;
     let recognizer = Recognizer::from_config(config)?;

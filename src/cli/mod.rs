@@ -82,6 +82,8 @@ pub enum Command {
     Purge(purge::PurgeArgs),
     /// Staff corrections, for retraining.
     Corrections(corrections::CorrectionsArgs),
+    /// Repeat detection's sequences: fit the same-issue model on them.
+    Sequences(sequences::SequencesArgs),
     /// The labelled corpus: counts per genre × label, language, channel and length.
     Corpus(corpus::CorpusArgs),
     /// Load a running server with Classify calls and report throughput and latency.
@@ -200,6 +202,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Purge(a) => purge::run(a, &config),
         Command::Corrections(a) => corrections::run(a, &config),
         Command::Corpus(a) => corpus::run(a),
+        Command::Sequences(a) => sequences::main(a, &config),
         Command::Load(a) => load::run(a),
         Command::Quiz(a) => quiz::run(a),
         Command::Report(a) => report::run(a, &config),

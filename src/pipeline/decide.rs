@@ -66,6 +66,80 @@ pub struct Decision {
     pub referral: Option<Referral>,
 }
 
+/// The workshop's rule *"herhaalde melding is vaak een klacht"* on scores: the probability of
+/// melding and overig moves to klacht (the message is about the same unresolved issue). The
+/// one place the rule changes scores: for a repeat the text states (here) and for one the
+/// memory finds (`crate::recognizer`).
+pub fn promote_to_klacht(scores: &mut LabelScores) {
+    let moved: f32 = [Label::Melding, Label::Overig]
+        .iter()
+        .map(|l| std::mem::take(&mut scores[l.index()]))
+        .sum();
+    scores[Label::Klacht.index()] += moved;
+}
+
+/// Herhaling cues that say how often the *situation* recurs ("elke nacht weer", "every time
+/// it rains"), not that it was reported before: evidence of dissatisfaction, but no claim of
+/// an earlier report.
+fn situation_only_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)^(?:telkens(?: weer)?|steeds weer|(?:elke|iedere) keer(?: weer)?|keer op keer|herhaaldelijk|alweer|wederom|andermaal|(?:en )?nu weer|weer zo|weer (?:niet|niets|niks)|alweer niet|every time|each time|keeps happening|again|again and again|repeatedly|yet again|once again)$",
+        )
+        .expect("situation pattern compiles")
+    })
+}
+
+/// Herhaling cues that count occurrences ("voor de tweede keer", "al drie keer"): of the
+/// situation or of reports, which the sentence around them tells.
+fn counting_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)^(?:voor de .+ keer|al .+ keer|al \S+x|zoveelste keer|meerdere keren|for the .+ time|already (?:twice|.+ times)|twice|several times)$",
+        )
+        .expect("counting pattern compiles")
+    })
+}
+
+/// Words that make a count about reporting ("gemeld", "gebeld", "reported").
+fn reporting_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:gemeld|meld\w*|melding\w*|doorgegeven|door te geven|gebeld|bel\w*|gemaild|mail\w*|geschreven|schrijf|aangegeven|klacht\w*|geklaagd|contact|formulier|app|report\w*|called|phoned|emailed|e-mailed|wrote|complain\w*|contacted)\b",
+        )
+        .expect("reporting pattern compiles")
+    })
+}
+
+/// Whether a cue says the issue was reported (or asked about) before: a herhaling cue that is
+/// not only about the situation recurring ("elke nacht weer"), and, when it counts
+/// occurrences, one whose sentence in `text` (the message the cue offsets point into) is
+/// about reporting.
+pub fn claims_earlier_report(c: &Cue, text: &str) -> bool {
+    let cue = c.text.trim();
+    if c.family != Family::Herhaling || situation_only_re().is_match(cue) {
+        return false;
+    }
+    if !counting_re().is_match(cue) {
+        return true;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let is_end = |ch: char| matches!(ch, '.' | '!' | '?' | '\n');
+    let mut from = c.start.min(chars.len());
+    while from > 0 && !is_end(chars[from - 1]) {
+        from -= 1;
+    }
+    let mut to = c.end.min(chars.len());
+    while to < chars.len() && !is_end(chars[to]) {
+        to += 1;
+    }
+    let sentence: String = chars[from..to].iter().collect();
+    reporting_re().is_match(&sentence)
+}
+
 fn ranked(scores: &LabelScores) -> [usize; Label::COUNT] {
     let mut idx: [usize; Label::COUNT] = std::array::from_fn(|i| i);
     idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
@@ -76,6 +150,7 @@ fn ranked(scores: &LabelScores) -> [usize; Label::COUNT] {
 pub fn decide(
     scores: LabelScores,
     cues: &[Cue],
+    text: &str,
     lang: Lang,
     lexicon: &Lexicon,
     opts: &DecideOptions,
@@ -83,7 +158,7 @@ pub fn decide(
     let mut scores = scores;
     let repeat_cue = cues
         .iter()
-        .find(|c| c.family == Family::Herhaling && !c.negated);
+        .find(|c| !c.negated && claims_earlier_report(c, text));
     let order = ranked(&scores);
     let mut label = Label::from_index(order[0]);
     let mut promoted = false;
@@ -91,10 +166,7 @@ pub fn decide(
         && repeat_cue.is_some()
         && scores[Label::Klacht.index()] >= opts.repeat_min_klacht
     {
-        let k = Label::Klacht.index();
-        let m = Label::Melding.index();
-        scores[k] += scores[m];
-        scores[m] = 0.0;
+        promote_to_klacht(&mut scores);
         label = Label::Klacht;
         promoted = true;
     }
@@ -145,14 +217,7 @@ pub fn decide(
         _ => String::new(),
     };
     let satisfaction_reminder = if label == Label::Klacht {
-        match lang {
-            Lang::Nl => {
-                "Check tevredenheid en noteer dit: vraag of de oplossing naar tevredenheid is."
-                    .to_string()
-            }
-            Lang::En => "Check satisfaction and note it: ask whether the solution is satisfactory."
-                .to_string(),
-        }
+        crate::pipeline::explain::satisfaction_reminder(lang).to_string()
     } else {
         String::new()
     };
@@ -204,6 +269,7 @@ mod tests {
         let d = decide(
             [0.9, 0.05, 0.02, 0.01, 0.02],
             &[cue("teleurgesteld", Family::Ongenoegen, Label::Klacht)],
+            "",
             Lang::Nl,
             &lex(),
             &DecideOptions::default(),
@@ -220,6 +286,7 @@ mod tests {
         let d = decide(
             [0.45, 0.40, 0.05, 0.05, 0.05],
             &[],
+            "",
             Lang::Nl,
             &lex(),
             &DecideOptions::default(),
@@ -237,6 +304,7 @@ mod tests {
                 cue("al drie keer", Family::Herhaling, Label::Klacht),
                 cue("lantaarnpaal", Family::Object, Label::Melding),
             ],
+            "al drie keer heb ik de kapotte lantaarnpaal gemeld",
             Lang::Nl,
             &lex(),
             &DecideOptions::default(),
@@ -256,6 +324,7 @@ mod tests {
         let d = decide(
             [0.2, 0.05, 0.05, 0.05, 0.65],
             &[cue("te lang", Family::Ongenoegen, Label::Klacht)],
+            "",
             Lang::Nl,
             &lex(),
             &DecideOptions::default(),
@@ -273,6 +342,7 @@ mod tests {
         let d = decide(
             [0.15, 0.02, 0.01, 0.02, 0.80],
             &[cue("tijd zat", Family::Sarcasme, Label::Klacht)],
+            "",
             Lang::Nl,
             &lex(),
             &DecideOptions::default(),
@@ -294,6 +364,7 @@ mod tests {
                 cue("Belastingdienst", Family::Instantie, Label::Overig),
                 cue("boos", Family::Ongenoegen, Label::Klacht),
             ],
+            "",
             Lang::Nl,
             &lex(),
             &DecideOptions::default(),
@@ -312,6 +383,7 @@ mod tests {
         let sure = decide(
             [0.8, 0.05, 0.05, 0.02, 0.08],
             &[cue("UWV", Family::Instantie, Label::Overig)],
+            "",
             Lang::Nl,
             &lex(),
             &DecideOptions::default(),
@@ -321,6 +393,7 @@ mod tests {
         let doubt = decide(
             [0.45, 0.05, 0.05, 0.02, 0.43],
             &[cue("UWV", Family::Instantie, Label::Overig)],
+            "",
             Lang::Nl,
             &lex(),
             &DecideOptions::default(),
@@ -338,6 +411,7 @@ mod tests {
         let d = decide(
             [0.1, 0.1, 0.05, 0.0, 0.75],
             &[cue("aansprakelijk", Family::Schadeclaim, Label::Overig)],
+            "",
             Lang::En,
             &lex(),
             &DecideOptions::default(),
@@ -356,6 +430,7 @@ mod tests {
         let d = decide(
             [0.5, 0.45, 0.0, 0.0, 0.05],
             &[],
+            "",
             Lang::En,
             &lex(),
             &DecideOptions::default(),
@@ -366,5 +441,40 @@ mod tests {
             d.explanation
         );
         assert!(d.clarifying_question.starts_with("Would you"));
+    }
+
+    #[test]
+    fn a_recurring_situation_is_no_claim_of_an_earlier_report() {
+        for t in [
+            "elke keer weer",
+            "telkens",
+            "every time",
+            "again",
+            "steeds weer",
+        ] {
+            assert!(
+                !claims_earlier_report(&cue(t, Family::Herhaling, Label::Klacht), t),
+                "{t}"
+            );
+        }
+        for t in ["al drie keer gemeld", "nog steeds niet", "already reported"] {
+            assert!(
+                claims_earlier_report(&cue(t, Family::Herhaling, Label::Klacht), t),
+                "{t}"
+            );
+        }
+        // A count is a claim only in a sentence about reporting.
+        let text = "Voor de tweede keer is de container niet geleegd. Ik heb het voor de derde keer gemeld.";
+        let at = |needle: &str, from: usize| {
+            let start = text[from..].find(needle).unwrap() + from;
+            let start = text[..start].chars().count();
+            Cue {
+                start,
+                end: start + needle.chars().count(),
+                ..cue(needle, Family::Herhaling, Label::Klacht)
+            }
+        };
+        assert!(!claims_earlier_report(&at("Voor de tweede keer", 0), text));
+        assert!(claims_earlier_report(&at("voor de derde keer", 0), text));
     }
 }

@@ -56,6 +56,14 @@ pub fn referral_question(body: &str, lang: Lang) -> String {
     }
 }
 
+/// The reminder for a klacht: check and note satisfaction (the workshop's last step).
+pub fn satisfaction_reminder(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Nl => "Check tevredenheid en noteer dit: vraag of de oplossing naar tevredenheid is.",
+        Lang::En => "Check satisfaction and note it: ask whether the solution is satisfactory.",
+    }
+}
+
 /// The label as a noun phrase in `lang`.
 pub fn label_phrase(label: Label, lang: Lang) -> &'static str {
     match (label, lang) {

@@ -71,6 +71,9 @@ pub struct Classification {
     pub model: String,
     /// The normalised evidence text (for issue signatures; never stored or logged).
     pub evidence: String,
+    /// The encoder's semantic sketch source, when the encoder ran (for the repeat sketch;
+    /// never stored or logged as it is).
+    pub sketch: Option<model::encoder::SketchSource>,
 }
 
 /// The compiled pipeline: built once at start-up, shared by all requests.
@@ -82,6 +85,11 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// The decision settings.
+    pub fn options(&self) -> &DecideOptions {
+        &self.options
+    }
+
     /// A pipeline from its parts.
     pub fn new(lexicon: Lexicon, scorer: Box<dyn Scorer>, options: DecideOptions) -> Pipeline {
         Pipeline {
@@ -109,10 +117,13 @@ impl Pipeline {
     /// Run the whole pipeline.
     pub fn classify(&self, message: &Message) -> Classification {
         let analysis = self.analyse(message);
-        let scores = self.scorer.score(&analysis.model_input(message));
+        let (scores, sketch) = self
+            .scorer
+            .score_with_sketch(&analysis.model_input(message));
         let decision = decide::decide(
             scores,
             &analysis.cues,
+            &message.text,
             analysis.lang,
             &self.lexicon,
             &self.options,
@@ -123,6 +134,7 @@ impl Pipeline {
             decision,
             model: self.scorer.id().to_string(),
             evidence: analysis.normalized.text,
+            sketch,
         }
     }
 }

@@ -5,7 +5,12 @@
 //!   `Prins Hendrikkade`), with an optional house number;
 //! - crossings (`Spoorlaan/Tulpstraat`, `hoek Smidsweg en Ambachtstraat`) as both streets;
 //! - named places after a preposition (`aan de Brink`, `bij de Lidl`, `op het Stationsplein`);
-//! - postcodes (`1234 AB`).
+//! - postcodes (`1234 AB`);
+//! - landmarks: a school, park, playground, café, shop, station, bus stop, bridge, sports park
+//!   (`basisschool De Regenboog` → `lm:basisschool de regenboog`, `bij de Jumbo` → `lm:jumbo`,
+//!   `in front of the Albert Heijn` → `lm:albert heijn`), and the kind alone when it has no
+//!   name (`het speeltuintje` → `lmt:speeltuin`), Dutch and English kinds meeting on one
+//!   name (`playground` → `lmt:speeltuin`).
 //!
 //! Locations are returned as lower-case keys without house numbers (`merelstraat`,
 //! `pc:1234ab`), the granularity at which two reports are "the same place". House numbers are
@@ -137,6 +142,363 @@ pub fn extract(text: &str) -> Vec<Location> {
             &mut out,
         );
     }
+    for key in landmarks(text) {
+        push(key, None, &mut out);
+    }
+    out
+}
+
+/// Kinds of landmark: the canonical (Dutch) name and the words for it, Dutch and English
+/// (diminutives included).
+const LANDMARK_KINDS: &[(&str, &[&str])] = &[
+    (
+        "basisschool",
+        &[
+            "basisschool",
+            "basisschooltje",
+            "primary school",
+            "elementary school",
+        ],
+    ),
+    (
+        "school",
+        &[
+            "school",
+            "schooltje",
+            "schoolplein",
+            "middelbare school",
+            "high school",
+        ],
+    ),
+    (
+        "kinderopvang",
+        &[
+            "kinderopvang",
+            "kinderdagverblijf",
+            "crèche",
+            "creche",
+            "daycare",
+            "nursery",
+        ],
+    ),
+    (
+        "speeltuin",
+        &[
+            "speeltuin",
+            "speeltuintje",
+            "speelplaats",
+            "speelplaatsje",
+            "speelveld",
+            "speelveldje",
+            "speeltoestellen",
+            "playground",
+            "play area",
+        ],
+    ),
+    (
+        "trapveld",
+        &["trapveld", "trapveldje", "voetbalkooi", "pannaveldje"],
+    ),
+    ("park", &["park", "parkje", "plantsoen", "plantsoentje"]),
+    (
+        "sportpark",
+        &[
+            "sportpark",
+            "sportvelden",
+            "sportveld",
+            "voetbalveld",
+            "voetbalvelden",
+            "sporthal",
+            "tennisbaan",
+            "tennisbanen",
+            "sports park",
+            "sports ground",
+            "football pitch",
+        ],
+    ),
+    ("skatebaan", &["skatebaan", "skatepark", "skate park"]),
+    ("zwembad", &["zwembad", "swimming pool"]),
+    ("bibliotheek", &["bibliotheek", "bieb", "library"]),
+    (
+        "buurthuis",
+        &[
+            "buurthuis",
+            "wijkcentrum",
+            "dorpshuis",
+            "community centre",
+            "community center",
+        ],
+    ),
+    ("kerk", &["kerk", "kerkje", "moskee", "church", "mosque"]),
+    (
+        "begraafplaats",
+        &["begraafplaats", "kerkhof", "cemetery", "graveyard"],
+    ),
+    (
+        "kinderboerderij",
+        &["kinderboerderij", "petting zoo", "city farm"],
+    ),
+    (
+        "station",
+        &[
+            "station",
+            "treinstation",
+            "stationsplein",
+            "railway station",
+            "train station",
+        ],
+    ),
+    (
+        "bushalte",
+        &[
+            "bushalte",
+            "bushokje",
+            "halte",
+            "tramhalte",
+            "abri",
+            "bus stop",
+            "tram stop",
+        ],
+    ),
+    (
+        "parkeergarage",
+        &[
+            "parkeergarage",
+            "parkeerterrein",
+            "parkeerplaats",
+            "car park",
+            "parking lot",
+            "parking garage",
+        ],
+    ),
+    (
+        "brug",
+        &[
+            "brug",
+            "bruggetje",
+            "fietsbrug",
+            "voetgangersbrug",
+            "viaduct",
+            "bridge",
+            "footbridge",
+        ],
+    ),
+    (
+        "tunnel",
+        &[
+            "tunnel",
+            "tunneltje",
+            "fietstunnel",
+            "onderdoorgang",
+            "underpass",
+            "subway",
+        ],
+    ),
+    ("rotonde", &["rotonde", "roundabout"]),
+    (
+        "kruispunt",
+        &[
+            "kruispunt",
+            "kruising",
+            "oversteekplaats",
+            "zebrapad",
+            "crossing",
+            "crossroads",
+            "junction",
+            "zebra crossing",
+        ],
+    ),
+    ("markt", &["markt", "marktplein", "market square"]),
+    (
+        "winkelcentrum",
+        &[
+            "winkelcentrum",
+            "winkelstraat",
+            "shopping centre",
+            "shopping center",
+            "mall",
+        ],
+    ),
+    ("supermarkt", &["supermarkt", "supermarket"]),
+    (
+        "horeca",
+        &[
+            "café",
+            "cafe",
+            "kroeg",
+            "bar",
+            "restaurant",
+            "snackbar",
+            "cafetaria",
+            "frituur",
+            "pizzeria",
+            "pub",
+            "takeaway",
+        ],
+    ),
+    (
+        "winkel",
+        &[
+            "bakker", "bakkerij", "slager", "apotheek", "drogist", "kapper", "shop", "pharmacy",
+            "bakery",
+        ],
+    ),
+    (
+        "zorg",
+        &[
+            "huisarts",
+            "huisartsenpraktijk",
+            "gezondheidscentrum",
+            "ziekenhuis",
+            "tandarts",
+            "gp",
+            "doctor's",
+            "hospital",
+        ],
+    ),
+    (
+        "gemeentehuis",
+        &[
+            "gemeentehuis",
+            "stadhuis",
+            "stadskantoor",
+            "city hall",
+            "town hall",
+        ],
+    ),
+    (
+        "tankstation",
+        &[
+            "tankstation",
+            "benzinepomp",
+            "petrol station",
+            "gas station",
+        ],
+    ),
+    (
+        "flat",
+        &[
+            "flat",
+            "portiekflat",
+            "galerij",
+            "portiek",
+            "appartementencomplex",
+            "apartment block",
+        ],
+    ),
+    (
+        "water",
+        &[
+            "vijver",
+            "vijvertje",
+            "sloot",
+            "vaart",
+            "singel",
+            "gracht",
+            "haven",
+            "steiger",
+            "pond",
+            "canal",
+            "ditch",
+        ],
+    ),
+    ("bos", &["bos", "bosje", "bosjes", "woods", "forest"]),
+];
+
+/// Chains and brands that name a place on their own ("bij de Jumbo").
+const CHAINS: &[(&str, &[&str])] = &[
+    ("albert heijn", &["albert heijn", "ah", "appie"]),
+    ("jumbo", &["jumbo"]),
+    ("lidl", &["lidl"]),
+    ("aldi", &["aldi"]),
+    ("plus", &["plus supermarkt", "de plus"]),
+    ("dirk", &["dirk", "dirk van den broek"]),
+    ("coop", &["coop"]),
+    ("spar", &["spar"]),
+    ("hema", &["hema"]),
+    ("kruidvat", &["kruidvat"]),
+    ("action", &["de action", "the action"]),
+    ("etos", &["etos"]),
+    ("mcdonalds", &["mcdonald's", "mcdonalds", "mac"]),
+    ("gamma", &["gamma"]),
+    ("praxis", &["praxis"]),
+];
+
+fn landmark_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        let mut words: Vec<&str> = LANDMARK_KINDS
+            .iter()
+            .flat_map(|(_, w)| w.iter().copied())
+            .collect();
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let kinds = words
+            .iter()
+            .map(|w| regex::escape(w))
+            .collect::<Vec<_>>()
+            .join("|");
+        // A kind, then optionally its name: capitalised words (with Dutch particles), or a
+        // quoted name.
+        Regex::new(&format!(
+            r#"(?i:\b({kinds})\b)(?:\s+((?:(?:[A-Z][\p{{L}}'&-]+|de|het|van|der|den|'t)\s+){{0,2}}[A-Z][\p{{L}}'&-]+|'[^']{{2,40}}'|"[^"]{{2,40}}"))?"#
+        ))
+        .expect("landmark pattern compiles")
+    })
+}
+
+fn chain_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        let mut words: Vec<&str> = CHAINS.iter().flat_map(|(_, w)| w.iter().copied()).collect();
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        let alt = words
+            .iter()
+            .map(|w| regex::escape(w))
+            .collect::<Vec<_>>()
+            .join("|");
+        // Chains after a place preposition only, so "plus" or "mac" in a sentence is no shop.
+        Regex::new(&format!(
+            r"(?i)\b(?:bij|naast|voor|achter|tegenover|bij de ingang van|near|by|outside|in front of|behind|opposite|next to|at)\s+(?:de|het|the|'t)?\s*({alt})\b"
+        ))
+        .expect("chain pattern compiles")
+    })
+}
+
+/// Landmark keys in `text`: `lm:<kind or chain> <name>` for named ones, `lmt:<kind>` for an
+/// unnamed kind.
+pub fn landmarks(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in landmark_re().captures_iter(text) {
+        let word = c[1].to_lowercase();
+        let Some((kind, _)) = LANDMARK_KINDS
+            .iter()
+            .find(|(_, w)| w.contains(&word.as_str()))
+        else {
+            continue;
+        };
+        match c.get(2) {
+            Some(name) => {
+                let is_street = street_re().is_match(name.as_str());
+                let name = normalise(name.as_str().trim_matches(|c| c == '\'' || c == '"'));
+                let first = name.split_whitespace().next().unwrap_or("");
+                if is_street
+                    || NOT_PLACES.contains(&first)
+                    || crate::domain::DUTCH_MONTHS.contains(&first)
+                {
+                    out.push(format!("lmt:{kind}"));
+                } else {
+                    out.push(format!("lm:{kind} {name}"));
+                }
+            }
+            None => out.push(format!("lmt:{kind}")),
+        }
+    }
+    for c in chain_re().captures_iter(text) {
+        let word = c[1].to_lowercase();
+        if let Some((chain, _)) = CHAINS.iter().find(|(_, w)| w.contains(&word.as_str())) {
+            out.push(format!("lm:{chain}"));
+        }
+    }
     out
 }
 
@@ -195,8 +557,13 @@ fn strip_openers(name: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// Streets, places and postcodes (landmarks have their own test).
     fn keys(text: &str) -> Vec<String> {
-        extract(text).into_iter().map(|l| l.key).collect()
+        extract(text)
+            .into_iter()
+            .map(|l| l.key)
+            .filter(|k| !k.starts_with("lm"))
+            .collect()
     }
 
     #[test]
@@ -261,6 +628,35 @@ mod tests {
     #[test]
     fn postcodes() {
         assert_eq!(keys("mijn adres is 1234 AB"), ["pc:1234ab"]);
+    }
+
+    #[test]
+    fn landmarks_named_unnamed_and_in_english() {
+        let k = landmarks("Naast basisschool De Regenboog ligt glas.");
+        assert!(
+            k.contains(&"lm:basisschool de regenboog".to_string()),
+            "{k:?}"
+        );
+        assert!(landmarks("bij de Jumbo staat een kapotte lamp").contains(&"lm:jumbo".to_string()));
+        let k = landmarks("The lamp in front of the Albert Heijn is out.");
+        assert!(k.contains(&"lm:albert heijn".to_string()), "{k:?}");
+        assert_eq!(
+            landmarks("het speeltuintje achter de flat"),
+            ["lmt:speeltuin", "lmt:flat"]
+        );
+        assert_eq!(
+            landmarks("the playground behind our block"),
+            ["lmt:speeltuin"]
+        );
+        // No house numbers in landmark keys either.
+        assert!(extract("bushalte Dorpsstraat 12")
+            .iter()
+            .all(|l| !l.key.contains("12")));
+        // A street after a landmark kind is the street, not the landmark's name.
+        assert_eq!(
+            landmarks("bij de kruising Smidsweg/Ambachtstraat"),
+            ["lmt:kruispunt"]
+        );
     }
 
     #[test]

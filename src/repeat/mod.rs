@@ -2,27 +2,46 @@
 //! issue before?
 //!
 //! - **Who**: [`sender::Sender`], stored only as an HMAC-SHA256 key.
-//! - **What**: [`signature::Signature`]: locations, topics and a MinHash sketch of the wording.
+//! - **What**: [`signature::Signature`]: places (streets, named places, postcodes, landmarks
+//!   such as "bij de Jumbo" or "naast basisschool De Regenboog", [`address`]), the object
+//!   (topics), what is wrong with it (problems) and which request or case it is about
+//!   (processes, keyed case references, [`vocab`]), a MinHash sketch of the wording and a
+//!   semantic sketch of the meaning ([`semantic`]).
+//! - **Same issue?** ([`pair`]): a small logistic model over what two signatures share or
+//!   contradict, fitted on `data/sequences/` with `herken sequences fit`.
 //! - **Decide** ([`decide`]): against the same sender's history within the window (default
 //!   12 weeks):
-//!   - a near-identical message within minutes is a *duplicate* (not a complaint);
+//!   - the same issue within `duplicate_minutes`, in any words, is a *duplicate* (not a
+//!     complaint: a form that showed an error, a message sent twice);
 //!   - a message that says the issue is fixed (thanks, "opgelost") is a *resolution*: reports
 //!     before it no longer count, so the same problem after a fix is a new occurrence;
 //!   - a short addition (a photo, an "aanvulling") soon after a report is a *follow-up*;
+//!   - a status question ("waar blijft het") about an earlier request of the sender is a
+//!     *process repeat* once the request's term (`data/processes.toml`) has passed — per the
+//!     workshop, "te lang" and "geen reactie" make it a klacht — and just a question before;
 //!   - otherwise a report about the same issue as an earlier, unresolved report is a *repeat*.
+//!
+//!   The finding names the signals that decided, in the message's language.
 //! - **Hotspots**: other senders' reports about the same issue within the window are counted.
+//!
+//! What the history keeps of a message is its signature, never its text, sender, house number
+//! or case number: see the modules for what each part can and cannot reveal.
 //!
 //! The store implements [`HistoryStore`]; this module decides, the store remembers.
 
 pub mod address;
+pub mod pair;
+pub mod semantic;
 pub mod sender;
 pub mod signature;
+pub mod vocab;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Label, Lang};
 use crate::error::Result;
+use pair::PairModel;
 use signature::Signature;
 
 /// What a history row says a message was.
@@ -127,20 +146,46 @@ impl Default for RepeatOptions {
 }
 
 /// What the pipeline tells repeat detection about the new message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Facts {
-    /// The message says it was reported before (a herhaling cue).
+    /// The message says it was reported before (a herhaling cue that claims an earlier
+    /// report, not one that says how often the situation recurs).
     pub says_repeat: bool,
     /// The message says the issue is fixed or thanks for it, without dissatisfaction.
     pub says_resolved: bool,
     /// The message is a short addition (a photo, details) without dissatisfaction.
     pub is_addition: bool,
+    /// The message asks where a request or report stays ("nog niets gehoord").
+    pub asks_status: bool,
+    /// The message voices dissatisfaction (an ongenoegen, proces, bejegening or sarcasm cue).
+    pub dissatisfied: bool,
+}
+
+/// Which rule decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rule {
+    /// Nothing earlier about this issue.
+    #[default]
+    New,
+    /// The same issue again within minutes.
+    Duplicate,
+    /// A thank-you or "it is fixed".
+    Resolution,
+    /// An addition soon after a report.
+    FollowUp,
+    /// A status question about a request whose term has not passed.
+    WithinTerm,
+    /// A status question about a request whose term has passed.
+    ProcessRepeat,
+    /// The same issue as an open earlier report.
+    Repeat,
 }
 
 /// The repeat decision for one message.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RepeatFinding {
-    /// The same sender reported the same issue before (unresolved, within the window).
+    /// The same sender reported the same issue before (unresolved, within the window), or
+    /// asks after a request whose term has passed.
     pub is_repeat: bool,
     /// Those earlier reports, oldest first.
     pub previous_message_ids: Vec<String>,
@@ -152,83 +197,214 @@ pub struct RepeatFinding {
     pub kind: Option<EntryKind>,
     /// When the first earlier report was received.
     pub first_reported: Option<DateTime<Utc>>,
+    /// The rule that decided.
+    pub rule: Rule,
+    /// The signals that decided, in words of the message's language (empty when none).
+    pub signals: String,
+    /// For a process repeat: the term in days that has passed.
+    pub term_days: Option<u32>,
+    /// The candidate pairs the same-issue model weighed at the repeat step (for fitting).
+    pub candidates: Vec<pair::Pair>,
+    /// The best same-issue probability among the earlier messages, and that pair's signal
+    /// contributions by name (for evaluation: why a repeat was or was not found).
+    pub best: Option<(f32, Vec<(&'static str, f32)>)>,
 }
 
-/// Decide against the sender's history (`history`, oldest first, this message excluded).
+/// Decide against the sender's history (`history`, oldest first, this message excluded) with
+/// the same-issue model.
 pub fn decide(
     signature: &Signature,
     received_at: DateTime<Utc>,
     facts: &Facts,
     history: &[HistoryEntry],
     opts: &RepeatOptions,
+    model: &PairModel,
+    lang: Lang,
 ) -> RepeatFinding {
-    let same: Vec<&HistoryEntry> = history
+    let days = |h: &HistoryEntry| (received_at - h.received_at).num_minutes() as f32 / 1440.0;
+    let scored: Vec<(&HistoryEntry, pair::Pair, pair::Scored)> = history
         .iter()
-        .filter(|h| h.received_at <= received_at && h.signature.same_issue(signature))
+        .filter(|h| h.received_at <= received_at)
+        .map(|h| {
+            let p = pair::Pair::of(&h.signature, signature, days(h), facts.says_repeat);
+            let s = model.score(&p);
+            (h, p, s)
+        })
         .collect();
-    let mut f = RepeatFinding::default();
-    // The same submission again within minutes.
-    if let Some(d) = same.iter().rev().find(|h| {
+    let mut f = RepeatFinding {
+        best: scored
+            .iter()
+            .max_by(|a, b| a.2.probability.total_cmp(&b.2.probability))
+            .map(|(_, _, s)| {
+                let named = pair::SIGNALS
+                    .iter()
+                    .copied()
+                    .zip(s.contributions.iter().copied())
+                    .filter(|(_, c)| c.abs() >= 0.05)
+                    .collect();
+                (s.probability, named)
+            }),
+        ..RepeatFinding::default()
+    };
+    // The same issue again within minutes, in any words: the same submission again.
+    if let Some((d, _, _)) = scored.iter().rev().find(|(h, _, s)| {
         received_at - h.received_at <= opts.duplicate_within
-            && h.signature.wording(signature) >= 0.8
+            && h.kind != EntryKind::Resolution
+            && (s.probability >= model.duplicate_threshold || h.signature.wording(signature) >= 0.8)
     }) {
         f.duplicate_of = Some(d.message_id.clone());
         f.kind = Some(EntryKind::Duplicate);
+        f.rule = Rule::Duplicate;
         return f;
     }
-    // Reports after the last resolution of this issue.
-    let last_resolution = same
+    // A message about a request the sender made (the same kind of request) repeats it only by
+    // chasing it (the process rule below) or by saying so: a question about a permit granted
+    // is no repeat of the application.
+    let chases = facts.asks_status || facts.dissatisfied;
+    let about_request =
+        |h: &HistoryEntry| h.signature.same_process(signature) && !chases && !facts.says_repeat;
+    let same: Vec<&(&HistoryEntry, pair::Pair, pair::Scored)> = scored
         .iter()
-        .filter(|h| h.kind == EntryKind::Resolution)
-        .map(|h| h.received_at)
-        .max();
-    let open: Vec<&&HistoryEntry> = same
-        .iter()
-        .filter(|h| {
-            h.kind == EntryKind::Report && last_resolution.is_none_or(|r| h.received_at > r)
-        })
+        .filter(|(h, _, s)| s.probability >= model.threshold && !about_request(h))
         .collect();
+    // A report is resolved by a later resolution about the same issue, or by one that names
+    // no place or object of its own ("bedankt, het is gemaakt") soon after it.
+    let resolutions: Vec<&HistoryEntry> = history
+        .iter()
+        .filter(|h| h.kind == EntryKind::Resolution && h.received_at <= received_at)
+        .collect();
+    let after_resolution = |h: &HistoryEntry| {
+        !resolutions.iter().any(|r| {
+            r.received_at > h.received_at
+                && (r.signature.locations.is_empty()
+                    && r.signature.topics.is_empty()
+                    && r.received_at - h.received_at <= opts.window
+                    || model
+                        .score(&pair::Pair::of(
+                            &h.signature,
+                            &r.signature,
+                            (r.received_at - h.received_at).num_minutes() as f32 / 1440.0,
+                            false,
+                        ))
+                        .probability
+                        >= model.duplicate_threshold)
+        })
+    };
+    let open: Vec<&&(&HistoryEntry, pair::Pair, pair::Scored)> = same
+        .iter()
+        .filter(|(h, _, _)| h.kind == EntryKind::Report && after_resolution(h))
+        .collect();
+    f.kind = Some(EntryKind::Report);
     if facts.says_resolved && !facts.says_repeat {
         f.kind = Some(EntryKind::Resolution);
+        f.rule = Rule::Resolution;
         return f;
     }
+    // An addition to the sender's report about this issue, or to their last report when it
+    // came in hours before ("aanvulling op mijn melding van net": it says which, not how).
+    let latest_report = history
+        .iter()
+        .rfind(|h| h.kind == EntryKind::Report && h.received_at <= received_at);
     if facts.is_addition
-        && !facts.says_repeat
-        && open
+        && (open
             .last()
-            .is_some_and(|h| received_at - h.received_at <= opts.follow_up_within)
+            .is_some_and(|(h, _, _)| received_at - h.received_at <= opts.follow_up_within)
+            || latest_report.is_some_and(|h| received_at - h.received_at <= Duration::hours(6)))
     {
         f.kind = Some(EntryKind::FollowUp);
+        f.rule = Rule::FollowUp;
         return f;
     }
-    f.kind = Some(EntryKind::Report);
+    // A status question or a grievance about a request: a repeat once the request's term has
+    // passed.
+    if chases {
+        let request = scored.iter().find(|(h, _, s)| {
+            h.kind == EntryKind::Report
+                && (h.signature.same_case(signature)
+                    || h.signature.same_process(signature)
+                    || (!h.signature.processes.is_empty()
+                        && signature.processes.is_empty()
+                        && s.probability >= model.threshold * 0.6))
+        });
+        if let Some((h, _, _)) = request {
+            let term = h
+                .signature
+                .processes
+                .iter()
+                .map(|p| vocab::term_days(p))
+                .max()
+                .unwrap_or(vocab::DEFAULT_TERM_DAYS);
+            if received_at - h.received_at >= Duration::days(term as i64) {
+                f.is_repeat = true;
+                f.rule = Rule::ProcessRepeat;
+                f.term_days = Some(term);
+                f.previous_message_ids = vec![h.message_id.clone()];
+                f.first_reported = Some(h.received_at);
+                f.signals = match lang {
+                    Lang::Nl => format!("de termijn van {term} dagen is verstreken"),
+                    Lang::En => format!("the term of {term} days has passed"),
+                };
+                return f;
+            } else if facts.asks_status {
+                f.rule = Rule::WithinTerm;
+                return f;
+            }
+        }
+    }
+    f.candidates = scored
+        .iter()
+        .filter(|(h, _, _)| h.kind == EntryKind::Report && after_resolution(h))
+        .map(|(_, p, _)| p.clone())
+        .collect();
     if !open.is_empty() {
         f.is_repeat = true;
-        f.previous_message_ids = open.iter().map(|h| h.message_id.clone()).collect();
-        f.first_reported = open.first().map(|h| h.received_at);
+        f.rule = Rule::Repeat;
+        f.previous_message_ids = open.iter().map(|(h, _, _)| h.message_id.clone()).collect();
+        f.first_reported = open.first().map(|(h, _, _)| h.received_at);
+        let best = open
+            .iter()
+            .max_by(|a, b| a.2.probability.total_cmp(&b.2.probability))
+            .expect("non-empty");
+        f.signals = pair::deciding_signals(&best.2, lang);
     }
     f
 }
 
-/// The repeat reason in `lang`, for a finding that is a repeat.
+/// The repeat reason in `lang`, for a finding that is a repeat: when, and which signals
+/// decided.
 pub fn reason(f: &RepeatFinding, lang: Lang) -> String {
     let n = f.previous_message_ids.len();
     let when = f
         .first_reported
         .map(|t| t.format("%d-%m-%Y").to_string())
         .unwrap_or_default();
-    match lang {
-        Lang::Nl if n == 1 => {
+    let why = if f.signals.is_empty() {
+        String::new()
+    } else {
+        match lang {
+            Lang::Nl => format!(" Doorslaggevend: {}.", f.signals),
+            Lang::En => format!(" Decisive: {}.", f.signals),
+        }
+    };
+    let first = match (f.rule, lang) {
+        (Rule::ProcessRepeat, Lang::Nl) => format!(
+            "Dezelfde afzender vroeg hier op {when} al om en vraagt nu waar het blijft, na de termijn: te lang, geen reactie."
+        ),
+        (Rule::ProcessRepeat, Lang::En) => format!(
+            "The same sender asked for this on {when} and now asks where it is, after the term: too long, no answer."
+        ),
+        (_, Lang::Nl) if n == 1 => {
             format!("Dezelfde melder meldde dit eerder, op {when}, en het is nog niet opgelost.")
         }
-        Lang::Nl => {
+        (_, Lang::Nl) => {
             format!("Dezelfde melder meldde dit al {n} keer eerder, voor het eerst op {when}.")
         }
-        Lang::En if n == 1 => {
+        (_, Lang::En) if n == 1 => {
             format!("The same sender reported this before, on {when}, and it is not resolved.")
         }
-        Lang::En => format!("The same sender reported this {n} times before, first on {when}."),
-    }
+        (_, Lang::En) => format!("The same sender reported this {n} times before, first on {when}."),
+    };
+    format!("{first}{why}")
 }
 
 /// Whether a remembered repeat changes the label to klacht: a repeated melding is a klacht,
@@ -263,6 +439,8 @@ mod tests {
         says_repeat: false,
         says_resolved: false,
         is_addition: false,
+        asks_status: false,
+        dissatisfied: false,
     };
     const LAMP: &str = "De lantaarnpaal voor Merelstraat 22 brandt niet.";
 
@@ -275,6 +453,8 @@ mod tests {
             &NONE,
             &h,
             &RepeatOptions::default(),
+            PairModel::builtin(),
+            Lang::Nl,
         );
         assert!(f.is_repeat);
         assert_eq!(f.previous_message_ids, ["a"]);
@@ -290,6 +470,8 @@ mod tests {
             &NONE,
             &h,
             &RepeatOptions::default(),
+            PairModel::builtin(),
+            Lang::Nl,
         );
         assert!(!f.is_repeat);
         assert_eq!(f.duplicate_of.as_deref(), Some("a"));
@@ -304,6 +486,8 @@ mod tests {
             &NONE,
             &h,
             &RepeatOptions::default(),
+            PairModel::builtin(),
+            Lang::Nl,
         );
         assert!(!f.is_repeat);
     }
@@ -321,6 +505,8 @@ mod tests {
             &facts,
             &h,
             &RepeatOptions::default(),
+            PairModel::builtin(),
+            Lang::Nl,
         );
         assert!(!f.is_repeat);
         assert_eq!(f.kind, Some(EntryKind::FollowUp));
@@ -343,6 +529,8 @@ mod tests {
             &NONE,
             &h,
             &RepeatOptions::default(),
+            PairModel::builtin(),
+            Lang::Nl,
         );
         assert!(!f.is_repeat);
     }
@@ -360,9 +548,79 @@ mod tests {
             &facts,
             &h,
             &RepeatOptions::default(),
+            PairModel::builtin(),
+            Lang::Nl,
         );
         assert_eq!(f.kind, Some(EntryKind::Resolution));
         assert!(!f.is_repeat);
+    }
+
+    #[test]
+    fn the_same_object_with_another_problem_is_no_repeat() {
+        let h = [entry("a", t(0, 0), EntryKind::Report, LAMP)];
+        let f = decide(
+            &Signature::of(
+                "Een auto is tegen de lantaarnpaal bij Merelstraat 22 gereden, hij staat scheef.",
+            ),
+            t(40, 0),
+            &NONE,
+            &h,
+            &RepeatOptions::default(),
+            PairModel::builtin(),
+            Lang::Nl,
+        );
+        assert!(!f.is_repeat, "{f:?}");
+    }
+
+    #[test]
+    fn a_status_question_after_the_term_is_a_process_repeat() {
+        let h = [entry(
+            "a",
+            t(0, 0),
+            EntryKind::Report,
+            "Ik vraag een parkeervergunning aan, kenmerk 2026-0412.",
+        )];
+        let asks = Facts {
+            asks_status: true,
+            ..NONE
+        };
+        let q = Signature::of("Waar blijft mijn vergunning? Kenmerk 2026-0412.");
+        let opts = RepeatOptions::default();
+        let early = decide(
+            &q,
+            t(10, 0),
+            &asks,
+            &h,
+            &opts,
+            PairModel::builtin(),
+            Lang::Nl,
+        );
+        assert_eq!((early.is_repeat, early.rule), (false, Rule::WithinTerm));
+        let late = decide(
+            &q,
+            t(40, 0),
+            &asks,
+            &h,
+            &opts,
+            PairModel::builtin(),
+            Lang::Nl,
+        );
+        assert_eq!((late.is_repeat, late.rule), (true, Rule::ProcessRepeat));
+        assert_eq!(late.term_days, Some(28));
+        assert!(reason(&late, Lang::Nl).contains("termijn"));
+    }
+
+    #[test]
+    fn keyed_case_references_still_meet_and_cannot_be_read() {
+        let mut a = Signature::of("Over kenmerk 2026-0412.");
+        let mut b = Signature::of("Zaaknummer 2026/0412 graag.");
+        a.key_cases(b"secret");
+        b.key_cases(b"secret");
+        assert!(a.same_case(&b));
+        assert!(a
+            .cases
+            .iter()
+            .all(|c| c.starts_with("k:") && !c.contains("0412")));
     }
 
     #[test]

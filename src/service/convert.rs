@@ -226,7 +226,7 @@ pub fn response_to_pb(
         clarifying_question: o.clarifying_question,
         explanation: o.explanation,
         queue: o.queue,
-        language: o.language,
+        language: o.language.as_str().to_string(),
         model: o.model,
         satisfaction_reminder: o.satisfaction_reminder,
         text: decoded_text.unwrap_or_default(),

@@ -379,11 +379,13 @@ fn fine_tune_fit(
     let labels = prepared.labels();
     let texts = prepared.evidence();
     let layers = setup.encoder.layers();
-    if ft.layers == 0 || ft.layers >= layers {
+    let most = layers.saturating_sub(crate::pipeline::model::encoder::SKETCH_LAYER);
+    if ft.layers == 0 || ft.layers > most {
         return Err(Error::Config(format!(
-            "--top-layers {}: between 1 and {} of the encoder's {layers} layers can be fine-tuned",
+            "--top-layers {}: 1 to {most} of the encoder's {layers} layers can be fine-tuned (the \
+             layers up to {} feed the repeat sketch and stay frozen)",
             ft.layers,
-            layers - 1
+            crate::pipeline::model::encoder::SKETCH_LAYER
         )));
     }
     let states = finetune::boundary_states(

@@ -172,7 +172,6 @@ async fn engine_over(store: &Store, secret: Vec<u8>) -> (Engine, Intake) {
         Arc::new(store.clone()),
         secret,
         c.repeat.clone(),
-        c.decide.min_confidence,
     )
     .with_intake(intake.clone());
     (engine, intake)

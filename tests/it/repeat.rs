@@ -135,7 +135,6 @@ async fn sequences(store: Store) -> (usize, usize, usize, Vec<String>) {
         Arc::new(store),
         b"test-secret-test-secret".to_vec(),
         RepeatOptions::default(),
-        0.55,
     );
     let text = std::fs::read_to_string(shared().join("eval").join("dev_sequences.jsonl")).unwrap();
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
@@ -311,4 +310,230 @@ async fn a_message_without_sender_is_judged_on_its_text_alone() {
         .await
         .unwrap();
     assert!(!o.repeat.is_repeat && o.duplicate_of.is_none());
+}
+
+/// A few messages with a name, a sender, house numbers, a postcode, a phone number and a case
+/// number through an engine on `store`; then every history column, read raw from the
+/// database, must hold none of them — nor any run of the text's words.
+async fn history_holds_no_text_sender_or_house_number(
+    store: Store,
+    dump: impl std::future::Future<Output = Vec<String>>,
+) {
+    let engine = Engine::new(
+        recognizer_arc(),
+        Arc::new(store),
+        b"test-secret-test-secret".to_vec(),
+        RepeatOptions::default(),
+    );
+    let texts = [
+        "Beste gemeente, de lantaarnpaal voor Merelstraat 22 brandt niet. Groet, Johanna Visser, 06-12345678, 3824 KT",
+        "Nog steeds donker bij Merelstraat 22, naast basisschool De Regenboog. Mijn aanvraag met kenmerk 2026-0412 ligt er ook nog.",
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let mut m = Message::new(*text);
+        m.id = format!("privacy-{i}");
+        m.sender = "johanna.visser@example.nl".into();
+        m.received_at = t(i as i64 * 20);
+        engine.classify(m).await.unwrap();
+    }
+    let rows = dump.await;
+    assert!(rows.len() >= 2, "{rows:?}");
+    let all = rows.join("\n").to_lowercase();
+    for secret in [
+        "johanna",
+        "visser",
+        "example",
+        "brandt",
+        "donker",
+        "lantaarnpaal",
+        "beste gemeente",
+        "kenmerk",
+    ] {
+        assert!(!all.contains(secret), "the history holds {secret:?}: {all}");
+    }
+    // Numbers: outside the hashes (sender key, MinHash minima, sketch bits, keyed case
+    // references) no house number, postcode, phone or case number.
+    let mut readable = String::new();
+    for row in &rows {
+        match serde_json::from_str::<serde_json::Value>(row) {
+            Ok(mut sig) => {
+                let keyed = sig["cases"].as_array().cloned().unwrap_or_default();
+                assert!(
+                    keyed
+                        .iter()
+                        .all(|c| c.as_str().is_some_and(|c| c.starts_with("k:"))),
+                    "{sig}"
+                );
+                for hashed in ["sketch", "semantic", "cases"] {
+                    sig.as_object_mut().unwrap().remove(hashed);
+                }
+                readable.push_str(&sig.to_string());
+            }
+            Err(_) => readable.push_str(row),
+        }
+        readable.push('\n');
+    }
+    for number in ["22", "3824", "12345678", "0412"] {
+        assert!(
+            !readable.contains(number),
+            "the history holds {number:?}: {readable}"
+        );
+    }
+    // What it does hold: the place without number, the landmark, the problem.
+    assert!(
+        all.contains("merelstraat") && all.contains("lm:basisschool de regenboog"),
+        "{all}"
+    );
+    assert!(all.contains("\"uit\""), "{all}");
+}
+
+#[tokio::test]
+async fn the_history_holds_no_text_sender_or_house_number_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("h.sqlite");
+    let store = Store::open(&Location::SqliteFile(file.clone()))
+        .await
+        .unwrap();
+    let dump = async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let mut out: Vec<String> = Vec::new();
+        for row in sqlx::query_as::<_, (String, String, String, String, String)>(
+            "SELECT message_id, sender_key, label, kind, signature FROM history",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        {
+            assert_ne!(row.1, "johanna.visser@example.nl");
+            out.push(format!("{} {}", row.2, row.3));
+            out.push(row.4);
+        }
+        for (loc,) in sqlx::query_as::<_, (String,)>("SELECT location FROM history_location")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        {
+            out.push(loc);
+        }
+        out
+    };
+    history_holds_no_text_sender_or_house_number(store, dump).await;
+}
+
+#[tokio::test]
+async fn the_history_holds_no_text_sender_or_house_number_on_postgres() {
+    let db = PgDatabase::create().await;
+    let store = Store::open(&Location::Postgres(db.url.clone()))
+        .await
+        .unwrap();
+    let url = db.url.clone();
+    let dump = async move {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let mut out: Vec<String> = Vec::new();
+        for row in sqlx::query_as::<_, (String, String, String, String)>(
+            "SELECT sender_key, label, kind, signature FROM history",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        {
+            assert_ne!(row.0, "johanna.visser@example.nl");
+            out.push(format!("{} {}", row.1, row.2));
+            out.push(row.3);
+        }
+        for (loc,) in sqlx::query_as::<_, (String,)>("SELECT location FROM history_location")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        {
+            out.push(loc);
+        }
+        pool.close().await;
+        out
+    };
+    history_holds_no_text_sender_or_house_number(store.clone(), dump).await;
+    store.close().await;
+    db.drop().await;
+}
+
+async fn say(
+    engine: &Engine,
+    id: &str,
+    sender: &str,
+    at: DateTime<Utc>,
+    text: &str,
+) -> herken::domain::Outcome {
+    let mut m = Message::new(text);
+    m.id = id.into();
+    m.sender = sender.into();
+    m.received_at = at;
+    engine.classify(m).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_same_issue_again_in_other_words_within_minutes_is_a_duplicate() {
+    let engine = Engine::in_memory(recognizer_arc(), &config())
+        .await
+        .unwrap();
+    let s = "p.dekker@example.nl";
+    say(
+        &engine,
+        "d1",
+        s,
+        t(0),
+        "Bij de glasbak aan de Stationsweg zijn vuilniszakken gedumpt.",
+    )
+    .await;
+    let o = say(
+        &engine,
+        "d2",
+        s,
+        t(0) + Duration::minutes(4),
+        "Het formulier gaf een fout, dus nog een keer: naast de glasbakken op de Stationsweg liggen zakken afval.",
+    )
+    .await;
+    assert_eq!(o.duplicate_of.as_deref(), Some("d1"), "{o:?}");
+    assert!(!o.repeat.is_repeat);
+}
+
+#[tokio::test]
+async fn a_status_question_is_a_repeat_after_the_term_and_not_before() {
+    let engine = Engine::in_memory(recognizer_arc(), &config())
+        .await
+        .unwrap();
+    let s = "Kees de Wit, 3824 KT";
+    say(
+        &engine,
+        "r1",
+        s,
+        t(0),
+        "Hierbij vraag ik een parkeervergunning aan voor mijn tweede auto.",
+    )
+    .await;
+    let early = say(
+        &engine,
+        "r2",
+        s,
+        t(10),
+        "Hoe staat het met mijn aanvraag voor de parkeervergunning?",
+    )
+    .await;
+    assert!(!early.repeat.is_repeat, "{early:?}");
+    let late = say(
+        &engine,
+        "r3",
+        s,
+        t(45),
+        "Ik heb nog steeds niets gehoord over mijn parkeervergunning. Waar blijft het?",
+    )
+    .await;
+    assert!(late.repeat.is_repeat, "{late:?}");
+    assert_eq!(late.label, Label::Klacht);
+    assert!(
+        late.repeat.reason.contains("termijn"),
+        "{}",
+        late.repeat.reason
+    );
 }

@@ -184,7 +184,7 @@ fn english_complaint_gets_the_same_label_and_english_texts() {
         Channel::Email,
         Label::Klacht,
     );
-    assert_eq!(o.language, "en");
+    assert_eq!(o.language, herken::domain::Lang::En);
     assert!(
         o.explanation.starts_with("This looks like"),
         "{}",

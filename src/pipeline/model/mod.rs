@@ -40,6 +40,14 @@ pub trait Scorer: Send + Sync + std::fmt::Debug {
     fn id(&self) -> &str;
     /// Calibrated probabilities in [`Label::ALL`] order, summing to 1.
     fn score(&self, input: &ModelInput<'_>) -> LabelScores;
+    /// The scores and, when the scorer runs the encoder, the semantic sketch source from the
+    /// same forward pass (for repeat detection; never stored as it is).
+    fn score_with_sketch(
+        &self,
+        input: &ModelInput<'_>,
+    ) -> (LabelScores, Option<encoder::SketchSource>) {
+        (self.score(input), None)
+    }
 }
 
 /// The lexicon as logits: each non-negated cue adds its family's weight (from families.toml)
@@ -228,15 +236,23 @@ impl Scorer for EncoderScorer {
         &self.id
     }
     fn score(&self, input: &ModelInput<'_>) -> LabelScores {
-        match self.encoder.embed(input.text) {
-            Ok(e) if self.head_alone => self.head.predict(&e),
-            Ok(e) => self
-                .head
-                .blend(&self.sparse.score(input), &self.head.predict(&e)),
+        self.score_with_sketch(input).0
+    }
+    fn score_with_sketch(
+        &self,
+        input: &ModelInput<'_>,
+    ) -> (LabelScores, Option<encoder::SketchSource>) {
+        match self.encoder.embed_with_sketch(input.text) {
+            Ok((e, sketch)) if self.head_alone => (self.head.predict(&e), sketch),
+            Ok((e, sketch)) => (
+                self.head
+                    .blend(&self.sparse.score(input), &self.head.predict(&e)),
+                sketch,
+            ),
             Err(e) => {
                 // An input the tokenizer cannot take: the sparse model alone answers.
                 tracing::warn!(error = %e, "encoder failed on a message; sparse model used");
-                self.sparse.score(input)
+                (self.sparse.score(input), None)
             }
         }
     }

@@ -193,8 +193,14 @@ impl Encoder {
     }
 
     /// Embedding of a token id sequence (with `<s>`/`</s>` already in place), checked by the
-    /// caller: 1 to max_position_embeddings ids, each inside the vocabulary.
-    pub fn embed_ids(&self, ids: &[u32]) -> Result<Vec<f32>> {
+    /// caller: 1 to max_position_embeddings ids, each inside the vocabulary; and the
+    /// L2-normalised mean of the hidden states after `tap` layers (the semantic sketch's source),
+    /// when asked.
+    pub fn embed_ids(
+        &self,
+        ids: &[u32],
+        tap: Option<usize>,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         let c = &self.config;
         let (h, t) = (c.hidden_size, ids.len());
         let eps = c.layer_norm_eps as f32;
@@ -224,7 +230,11 @@ impl Encoder {
         );
         let mut mid = vec![0f32; t * c.intermediate_size];
         let mut scores = vec![0f32; t];
-        for ly in &self.layers {
+        let mut tapped = None;
+        for (li, ly) in self.layers.iter().enumerate() {
+            if tap == Some(li) {
+                tapped = Some(mean_normalised(&x, h));
+            }
             linear(&x, t, &ly.q, &mut q, self.threads);
             linear(&x, t, &ly.k, &mut k, self.threads);
             linear(&x, t, &ly.v, &mut v, self.threads);
@@ -263,19 +273,27 @@ impl Encoder {
             layer_norm(&mut x, Some(&tmp), &ly.oln, h, eps);
         }
 
-        let mut out = vec![0f32; h];
-        for row in x.chunks_exact(h) {
-            for (o, &r) in out.iter_mut().zip(row) {
-                *o += r;
-            }
+        if tap == Some(self.layers.len()) {
+            tapped = Some(mean_normalised(&x, h));
         }
-        let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-        // mean then L2: the 1/t factor cancels in the normalisation
-        for o in out.iter_mut() {
-            *o /= norm;
-        }
-        Ok(out)
+        Ok((mean_normalised(&x, h), tapped))
     }
+}
+
+/// The L2-normalised mean of the rows of `x` (rows of `h`): mean then L2, the 1/t factor
+/// cancels in the normalisation.
+fn mean_normalised(x: &[f32], h: usize) -> Vec<f32> {
+    let mut out = vec![0f32; h];
+    for row in x.chunks_exact(h) {
+        for (o, &r) in out.iter_mut().zip(row) {
+            *o += r;
+        }
+    }
+    let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+    for o in out.iter_mut() {
+        *o /= norm;
+    }
+    out
 }
 
 /// x = LayerNorm(x + y) row by row (y = None: LayerNorm(x)).

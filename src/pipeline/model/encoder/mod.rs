@@ -34,6 +34,12 @@ use tokenize::QueryTokenizer;
 /// Longest input, in tokens (including the special tokens).
 pub const MAX_TOKENS: usize = 256;
 
+/// The layer whose output feeds the semantic sketch of repeat detection (`crate::repeat`):
+/// the mean of the hidden states after this many layers. Fine-tuning may only change the
+/// layers above it, so the sketch of a message stays comparable when the classifier is
+/// retrained; it changes only with the base encoder (see [`Encoder::sketch_source`]).
+pub const SKETCH_LAYER: usize = 8;
+
 /// Which implementation runs the forward pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Runtime {
@@ -241,6 +247,13 @@ impl Encoder {
                     config.num_hidden_layers
                 )));
             }
+            if let Some(l) = t.layers.iter().find(|&&l| l < SKETCH_LAYER) {
+                return Err(Error::Model(format!(
+                    "fine-tuned layers {}: layer {l} is below layer {SKETCH_LAYER}, which feeds \
+                     the repeat sketch and must stay as the base encoder has it",
+                    t.path.display()
+                )));
+            }
         }
         let backend = match runtime {
             Runtime::Rust => {
@@ -328,11 +341,31 @@ impl Encoder {
 
     /// The L2-normalised embedding of `"query: " + text` (cut to [`MAX_TOKENS`] tokens).
     pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
+        Ok(self.run(text, None)?.0)
+    }
+
+    /// The embedding, and the sketch source: the L2-normalised mean of the hidden states
+    /// after [`SKETCH_LAYER`] layers, from the same forward pass.
+    pub fn embed_with_sketch(&self, text: &str) -> Result<(Vec<f32>, Vec<f32>)> {
+        let (e, s) = self.run(text, Some(SKETCH_LAYER.min(self.layers)))?;
+        Ok((
+            e,
+            s.ok_or_else(|| Error::Model("no sketch layer output".into()))?,
+        ))
+    }
+
+    /// Which encoder and layer make the sketch source: sketches from another source are not
+    /// comparable.
+    pub fn sketch_source(&self) -> String {
+        format!("{}/layer{}", self.base_id, SKETCH_LAYER.min(self.layers))
+    }
+
+    fn run(&self, text: &str, tap: Option<usize>) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         let ids = self.token_ids(text)?;
         match &self.backend {
-            Backend::Rust(b) => b.embed_ids(&ids),
+            Backend::Rust(b) => b.embed_ids(&ids, tap),
             #[cfg(feature = "libtorch")]
-            Backend::Libtorch(b) => b.embed_ids(&ids),
+            Backend::Libtorch(b) => b.embed_ids(&ids, tap),
         }
         .map_err(|e| Error::Model(format!("encoding: {e:#}")))
     }
@@ -389,6 +422,19 @@ pub trait Embedder: Send + Sync + std::fmt::Debug {
     fn dim(&self) -> usize;
     /// The embedding of `text`.
     fn embed(&self, text: &str) -> Result<Vec<f32>>;
+    /// The embedding and, when this embedder has one, the semantic sketch source with its id.
+    fn embed_with_sketch(&self, text: &str) -> Result<(Vec<f32>, Option<SketchSource>)> {
+        Ok((self.embed(text)?, None))
+    }
+}
+
+/// What the semantic sketch of repeat detection is made from: a vector and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SketchSource {
+    /// Which encoder and layer ([`Encoder::sketch_source`]).
+    pub source: String,
+    /// The L2-normalised mean hidden state.
+    pub vector: Vec<f32>,
 }
 
 impl Embedder for Encoder {
@@ -400,6 +446,16 @@ impl Embedder for Encoder {
     }
     fn embed(&self, text: &str) -> Result<Vec<f32>> {
         Encoder::embed(self, text)
+    }
+    fn embed_with_sketch(&self, text: &str) -> Result<(Vec<f32>, Option<SketchSource>)> {
+        let (e, s) = Encoder::embed_with_sketch(self, text)?;
+        Ok((
+            e,
+            Some(SketchSource {
+                source: self.sketch_source(),
+                vector: s,
+            }),
+        ))
     }
 }
 

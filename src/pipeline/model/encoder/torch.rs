@@ -30,8 +30,10 @@ impl Encoder {
     /// Build rust-bert's BertModel from `dir`/config.json and load `dir`/model.safetensors,
     /// then the fine-tuned layers of `top` over the base ones.
     pub fn load(dir: &Path, config_json: &[u8], top: Option<&super::TopLayers>) -> Result<Encoder> {
-        let config: BertConfig =
+        let mut config: BertConfig =
             serde_json::from_slice(config_json).context("config.json is not a BERT config")?;
+        // Every layer's output, for the semantic sketch's tap (a few copies of [t, 384]).
+        config.output_hidden_states = Some(true);
         // One thread per message, as the pure-Rust runtime: the server runs messages side by
         // side and training embeds on a thread per core, so libtorch's own thread pool would
         // only oversubscribe the cores (measured with `herken load`: 88 against 145 short
@@ -52,8 +54,13 @@ impl Encoder {
     }
 
     /// Embedding of a token id sequence (with `<s>`/`</s>` already in place), checked by the
-    /// caller: 1 to max_position_embeddings ids, each inside the vocabulary.
-    pub fn embed_ids(&self, ids: &[u32]) -> Result<Vec<f32>> {
+    /// caller: 1 to max_position_embeddings ids, each inside the vocabulary; and the
+    /// L2-normalised mean of the hidden states after `tap` layers, when asked.
+    pub fn embed_ids(
+        &self,
+        ids: &[u32],
+        tap: Option<usize>,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         let t = ids.len();
         let _no_grad = tch::no_grad_guard();
         let ids: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
@@ -72,12 +79,21 @@ impl Encoder {
                 false,
             )
             .map_err(|e| anyhow!("rust-bert forward: {e}"))?;
-        let mean = out
-            .hidden_state
-            .mean_dim(1, false, Kind::Float)
-            .squeeze_dim(0);
-        let normed = &mean / mean.norm().clamp_min(1e-12);
-        Vec::<f32>::try_from(normed).map_err(|e| anyhow!("reading the embedding: {e}"))
+        let pooled = |h: &Tensor| -> Result<Vec<f32>> {
+            let mean = h.mean_dim(1, false, Kind::Float).squeeze_dim(0);
+            let normed = &mean / mean.norm().clamp_min(1e-12);
+            Vec::<f32>::try_from(normed).map_err(|e| anyhow!("reading the embedding: {e}"))
+        };
+        // all_hidden_states holds the output of each layer, in order (not the embeddings).
+        let tapped = match (tap, &out.all_hidden_states) {
+            (Some(0), _) | (None, _) => None,
+            (Some(l), Some(all)) => Some(pooled(
+                all.get(l - 1)
+                    .ok_or_else(|| anyhow!("no output of layer {l}"))?,
+            )?),
+            (Some(_), None) => return Err(anyhow!("rust-bert returned no hidden states")),
+        };
+        Ok((pooled(&out.hidden_state)?, tapped))
     }
 }
 

@@ -1,0 +1,255 @@
+//! The vocabularies of repeat detection, built into the binary from `data/`: what is wrong
+//! (`problems.toml`), which request or case a message is about (`processes.toml`, with the
+//! municipality's term for each), case references ("kenmerk 2026-0412"), and whether a message
+//! asks where something stays. Compiled once.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+const PROBLEMS: &str = include_str!("../../data/problems.toml");
+const PROCESSES: &str = include_str!("../../data/processes.toml");
+
+fn alternation(phrases: &[String]) -> Regex {
+    let mut p: Vec<&str> = phrases.iter().map(String::as_str).collect();
+    p.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    RegexBuilder::new(&format!(r"\b(?:{})\b", p.join("|")))
+        .case_insensitive(true)
+        .build()
+        .expect("data/problems.toml and data/processes.toml compile (tested)")
+}
+
+fn problems() -> &'static Vec<(String, Regex)> {
+    static P: OnceLock<Vec<(String, Regex)>> = OnceLock::new();
+    P.get_or_init(|| {
+        let raw: BTreeMap<String, Vec<String>> =
+            toml::from_str(PROBLEMS).expect("data/problems.toml is valid (tested)");
+        raw.into_iter()
+            .map(|(name, phrases)| (name, alternation(&phrases)))
+            .collect()
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcesses {
+    process: Vec<RawProcess>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcess {
+    name: String,
+    term_days: u32,
+    #[serde(rename = "match")]
+    phrases: Vec<String>,
+}
+
+/// A kind of request or case, with the municipality's term for it.
+pub struct Process {
+    /// Its name (stored in the history).
+    pub name: String,
+    /// Days the municipality has to answer or decide.
+    pub term_days: u32,
+    re: Regex,
+}
+
+fn processes() -> &'static Vec<Process> {
+    static P: OnceLock<Vec<Process>> = OnceLock::new();
+    P.get_or_init(|| {
+        let raw: RawProcesses =
+            toml::from_str(PROCESSES).expect("data/processes.toml is valid (tested)");
+        raw.process
+            .into_iter()
+            .map(|p| Process {
+                re: alternation(&p.phrases),
+                name: p.name,
+                term_days: p.term_days,
+            })
+            .collect()
+    })
+}
+
+/// The problems (what is wrong) `text` names, by name, sorted.
+pub fn problems_in(text: &str) -> Vec<String> {
+    problems()
+        .iter()
+        .filter(|(_, re)| re.is_match(text))
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+/// The kinds of request or case `text` is about, by name, sorted.
+pub fn processes_in(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = processes()
+        .iter()
+        .filter(|p| p.re.is_match(text))
+        .map(|p| p.name.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The term for a request of unknown kind (a case reference only): the Awb's reasonable term
+/// for an answer without a statutory one (art. 4:13 lid 2 Awb: eight weeks).
+pub const DEFAULT_TERM_DAYS: u32 = 56;
+
+/// The term in days of the process `name` ([`DEFAULT_TERM_DAYS`] when unknown).
+pub fn term_days(name: &str) -> u32 {
+    processes()
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.term_days)
+        .unwrap_or(DEFAULT_TERM_DAYS)
+}
+
+fn case_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)
+            \b(?:uw\s+|ons\s+|our\s+|your\s+)?
+            (?:kenmerk|zaaknummer|zaak|dossiernummer|dossier|referentienummer|referentie|
+               aanvraagnummer|registratienummer|meldingsnummer|melding(?:nummer)?|klachtnummer|
+               aanslagnummer|beschikkingsnummer|reference|ref|case(?:\s+number)?|
+               application(?:\s+number)?|file(?:\s+number)?|nr|nummer|no)
+            \.?\s*[:\#]?\s*
+            ([A-Z0-9](?:[A-Z0-9./-]*[0-9])?)",
+        )
+        .expect("case pattern compiles")
+    })
+}
+
+fn bare_case_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // Reference-shaped tokens on their own: WOO-2026-0042, Z/24/12345, 2026-0412, BZ2026.117.
+    RE.get_or_init(|| {
+        Regex::new(
+            r"\b(?:[A-Z]{1,5}[-/.]?\d{2,4}[-/.]\d{2,7}|\d{4}[-/.]\d{3,7}|[A-Z]{2,4}\d{4,10})\b",
+        )
+        .expect("bare case pattern compiles")
+    })
+}
+
+/// Case references in `text`, normalised (upper case, separators dropped). At least four
+/// characters with a digit; a plain year or a date is none. Never stored as they are: the
+/// caller keys them.
+pub fn case_refs(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |raw: &str| {
+        let n: String = raw
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let digits = n.chars().filter(char::is_ascii_digit).count();
+        let looks_like_year = n.len() == 4 && digits == 4;
+        if n.len() >= 4 && digits >= 3 && !looks_like_year && !out.contains(&n) {
+            out.push(n);
+        }
+    };
+    for c in case_re().captures_iter(text) {
+        push(&c[1]);
+    }
+    for m in bare_case_re().find_iter(text) {
+        // Dates such as 2026-03-12 are no cases.
+        let s = m.as_str();
+        // Dates (2026-03-12) and phone numbers (0612-345678) are no cases.
+        if s.len() == 10 && s.chars().filter(|c| *c == '-').count() == 2 || s.starts_with('0') {
+            continue;
+        }
+        push(s);
+    }
+    out.sort();
+    out
+}
+
+fn status_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)\b(?:waar blijft|(?:ik )?hoor (?:maar )?(?:niks|niets|niemand)|niemand (?:meer )?(?:gehoord|gesproken)|(?:heb|hoor) ik (?:nog )?(?:steeds )?(?:niks|niets)|helemaal (?:niks|niets|niemand) (?:gehoord|ontvangen)|nog steeds (?:heb ik )?(?:niks|niets)|nooit (?:meer )?teruggebeld|niet teruggebeld|hoe staat het (?:met|ervoor)|stand van zaken|nooit (?:meer )?(?:iets|wat|een (?:reactie|antwoord|bericht)) (?:gehoord|ontvangen|vernomen|gekregen)|nooit (?:meer )?(?:iets )?(?:gehoord|vernomen)|niets meer (?:gehoord|vernomen|ontvangen)|daarna niets meer|niets (?:meer )?vernomen|(?:wettelijke |beslis)?termijn (?:is )?(?:ruim |al )?(?:verstreken|overschreden|voorbij)|nog (?:altijd )?geen (?:besluit|beslissing|uitspraak|antwoord|reactie)|never heard|no (?:response|reply) (?:yet|since)|deadline has passed|(?:term|deadline) (?:has )?(?:passed|expired)|nog (?:steeds )?(?:niets|niks|geen (?:reactie|antwoord|besluit|beslissing|bericht))|niets (?:meer )?(?:van u )?gehoord|niks gehoord|geen reactie (?:meer )?(?:ontvangen|gehad|gekregen)|wanneer (?:krijg|hoor|komt)|al (?:weken|maanden) (?:geleden|niets|niks)|status of my|what is the status|any (?:news|update)|still (?:waiting|haven.t heard|no (?:reply|answer|decision))|haven.t heard|heard nothing|when will i (?:hear|get))",
+        )
+        .expect("status pattern compiles")
+    })
+}
+
+fn fixed_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)\b(?:is|zijn|werd|werden|was|waren|al|netjes|keurig|snel)\s+(?:\w+\s+){0,3}?(?:opgelost|gerepareerd|gemaakt|hersteld|vervangen|opgeruimd|schoongemaakt|opgehaald|weggehaald|verwijderd|leeggehaald|geleegd|doorgespoten|ontstopt|gesnoeid|gemaaid|rechtgezet)\b|\b(?:brandt|brandden|branden|doet|doen|werkt|werken|loopt)\s+(?:\w+\s+)?weer\b|\bweer\s+(?:licht|in orde|schoon|heel|vrij|begaanbaar)\b|\bis\s+(?:weg|verdwenen)\b|\b(?:has|have|was|were|got|been)\s+(?:\w+\s+){0,2}?(?:fixed|repaired|cleaned|cleared|removed|replaced|collected|emptied|sorted|unblocked|trimmed)\b|\b(?:works|working)\s+again\b|\bcame\s+(?:by|round)\s+(?:\w+\s+){0,3}?(?:and\s+)?(?:fixed|cleaned|cleared|repaired)",
+        )
+        .expect("fixed pattern compiles")
+    })
+}
+
+/// Whether `text` says the issue has been dealt with ("is gemaakt", "brandt weer", "has been
+/// fixed") — with thanks or without.
+pub fn says_fixed(text: &str) -> bool {
+    fixed_re().is_match(text)
+}
+
+/// Whether `text` asks where a request or report stays ("waar blijft het", "nog niets gehoord").
+pub fn asks_status(text: &str) -> bool {
+    status_re().is_match(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabularies_compile_and_find_what_is_wrong() {
+        assert!(problems().len() >= 15);
+        assert!(processes().len() >= 10);
+        assert_eq!(
+            problems_in("De lantaarnpaal brandt niet, het is pikkedonker."),
+            ["uit"]
+        );
+        let p = problems_in("Een auto heeft de lantaarnpaal aangereden, hij staat scheef.");
+        assert!(
+            p.contains(&"kapot".to_string()) && !p.contains(&"uit".to_string()),
+            "{p:?}"
+        );
+        assert_eq!(problems_in("The street light is out again."), ["uit"]);
+        assert_eq!(
+            processes_in("Mijn aanvraag voor een scootmobiel (Wmo)"),
+            ["wmo"]
+        );
+        assert_eq!(term_days("woo"), 28);
+    }
+
+    #[test]
+    fn case_references_are_found_normalised_and_dates_are_not() {
+        assert_eq!(case_refs("Uw kenmerk: 2026-0412, zie brief"), ["20260412"]);
+        assert_eq!(
+            case_refs("Over WOO-2026-0042 heb ik niets gehoord"),
+            ["WOO20260042"]
+        );
+        assert!(case_refs("Op 2026-03-12 belde ik, in 2025 ook al.").is_empty());
+        assert!(case_refs("nummer 12").is_empty());
+    }
+
+    #[test]
+    fn fixes_are_recognised() {
+        assert!(says_fixed(
+            "Ze zijn gisteren het riool komen doorspuiten, de stank is weg."
+        ));
+        assert!(says_fixed("De lamp brandt weer, dank!"));
+        assert!(says_fixed("The drain has been cleaned this morning."));
+        assert!(says_fixed("Het grofvuil is netjes opgehaald."));
+        assert!(!says_fixed("Het stinkt weer uit de put."));
+        assert!(!says_fixed("Wanneer wordt het opgehaald?"));
+    }
+
+    #[test]
+    fn status_questions_are_recognised() {
+        assert!(asks_status("Waar blijft mijn vergunning?"));
+        assert!(asks_status("Ik heb nog steeds niets gehoord."));
+        assert!(asks_status("What is the status of my application?"));
+        assert!(!asks_status("De lamp is kapot."));
+    }
+}
