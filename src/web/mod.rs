@@ -873,7 +873,7 @@ async fn herkennen_post(
 
 /// The answer for one message, as the counter sees it.
 fn outcome_html(m: &Message, o: &crate::recognizer::Outcome, route: bool, queued: bool) -> String {
-    let lang = if o.language == "en" { "en" } else { "nl" };
+    let lang = o.language.as_str();
     let mut h = String::new();
     let _ = write!(
         h,

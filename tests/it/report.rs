@@ -26,7 +26,6 @@ async fn fill(store: Store) -> (Store, Intake) {
         Arc::new(store.clone()),
         b"report-test-secret".to_vec(),
         c.repeat.clone(),
-        c.decide.min_confidence,
     )
     .with_intake(intake.clone());
     let now = Utc::now();

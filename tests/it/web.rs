@@ -93,7 +93,6 @@ async fn serve(access: Access) -> std::net::SocketAddr {
         Arc::new(store.clone()),
         b"web-test".to_vec(),
         c.repeat.clone(),
-        c.decide.min_confidence,
     )
     .with_intake(herken::intake::Intake::new(
         Arc::new(store.clone()),
