@@ -90,3 +90,25 @@ fetch_encoder() {
   cargo build --release --locked --bin herken
   ./target/release/herken model fetch
 }
+
+# The browser tests (tests/browser/, run by scripts/test.sh): Debian's chromium, Node.js and
+# npm, and playwright-core and axe-core from npm at the versions package-lock.json pins. Only
+# what is missing is installed; fast when everything is there.
+setup_browser_tests() {
+  local need=()
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  command -v node >/dev/null 2>&1 || need+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need+=(npm)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]} from Debian (browser tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" fonts-dejavu-core >/dev/null
+  fi
+  if [ ! -f tests/browser/node_modules/playwright-core/package.json ] \
+     || [ ! -f tests/browser/node_modules/axe-core/axe.min.js ] \
+     || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+    log "installing playwright-core and axe-core from npm (browser tests)"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

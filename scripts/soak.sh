@@ -17,7 +17,7 @@ concurrency="$(python3 -c "import math; print(max(4, min(256, math.ceil(2 * floa
 cargo build --release --locked --bin herken
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-HERKEN_DATA_DIR="$work" nice -n 10 ./target/release/herken serve --addr "127.0.0.1:$port" \
+HERKEN_DATA_DIR="$work" nice -n 10 ./target/release/herken serve --addr "127.0.0.1:$port" --web-addr off \
   >"$work/serve.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }

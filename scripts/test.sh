@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what it needs (the encoder model too), then unit,
-# integration, CLI and doc tests.
+# integration, CLI, browser and doc tests.
 # Needs ../shared beside the repository (the evaluation sets the offset tests read).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,9 @@ else
   echo "test: clippy not installed; skipping lints" >&2
 fi
 fetch_encoder
+# The web pages in a real browser (headless Chromium): one served instance, a few pages.
+setup_browser_tests
+(cd tests/browser && node --test --test-concurrency=1 pages.test.mjs)
 # Release mode: the pure-Rust encoder (tested beside rust-bert) is far too slow unoptimised.
 cargo test --release --locked --all-targets
 cargo test --release --locked --doc

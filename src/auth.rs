@@ -381,6 +381,18 @@ impl Access {
         }
     }
 
+    /// The caller a token belongs to (the web login): `None` for an unknown token; with keys
+    /// off, anonymous with every role.
+    pub fn caller(&self, token: &str) -> Option<Caller> {
+        if self.mode == AuthMode::None {
+            return Some(Caller::anonymous());
+        }
+        self.keys.authenticate(token.trim()).map(|k| Caller {
+            name: k.name.clone(),
+            roles: k.roles.clone(),
+        })
+    }
+
     /// Whether keys are required.
     pub fn mode(&self) -> AuthMode {
         self.mode

@@ -18,6 +18,10 @@ use crate::pipeline::decide::DecideOptions;
 pub struct RawConfig {
     /// Address to serve gRPC on.
     pub addr: Option<String>,
+    /// Address to serve the web pages on, or "off".
+    pub web_addr: Option<String>,
+    /// Counts below this are suppressed in the report (Leren, `herken report`).
+    pub report_min_count: Option<u64>,
     /// Directory with the trained model (`sparse-lr.bin`, `manifest.json`).
     pub model_dir: Option<PathBuf>,
     /// Refuse to start without a trained model (instead of running degraded on the lexicon).
@@ -212,6 +216,10 @@ pub enum LogFormat {
 pub struct Config {
     /// Address to serve gRPC on.
     pub addr: SocketAddr,
+    /// Address to serve the web pages on; `None` when turned off.
+    pub web_addr: Option<SocketAddr>,
+    /// Counts below this are suppressed in the report (at least 1).
+    pub report_min_count: u64,
     /// Directory with the trained model.
     pub model_dir: PathBuf,
     /// Refuse to start without a trained model.
@@ -265,6 +273,10 @@ impl Config {
 
 /// Default gRPC address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
+/// Default address of the web pages.
+pub const DEFAULT_WEB_ADDR: &str = "127.0.0.1:8080";
+/// Default suppression threshold of the report.
+pub const DEFAULT_REPORT_MIN_COUNT: u64 = 5;
 /// Default text limit.
 pub const DEFAULT_MAX_TEXT_CHARS: usize = 100_000;
 /// Default batch limit.
@@ -356,6 +368,8 @@ impl RawConfig {
         for (k, v) in vars {
             match k.as_str() {
                 "HERKEN_ADDR" => self.addr = Some(v),
+                "HERKEN_WEB_ADDR" => self.web_addr = Some(v),
+                "HERKEN_REPORT_MIN_COUNT" => self.report_min_count = Some(parse(&k, &v)?),
                 "HERKEN_MODEL_DIR" => self.model_dir = Some(v.into()),
                 "HERKEN_REQUIRE_MODEL" => self.require_model = Some(parse(&k, &v)?),
                 "HERKEN_ENCODER_DIR" => self.encoder_dir = Some(v.into()),
@@ -408,6 +422,23 @@ impl RawConfig {
                 "addr {addr_text:?} is not an address like 127.0.0.1:50051: {e}"
             ))
         })?;
+        let web_addr = match self.web_addr.as_deref().map(str::trim) {
+            Some("off") => None,
+            Some(a) => Some(a.parse::<SocketAddr>().map_err(|e| {
+                Error::Config(format!(
+                    "web_addr {a:?} is not an address like 127.0.0.1:8080 (or \"off\"): {e}"
+                ))
+            })?),
+            None => Some(
+                DEFAULT_WEB_ADDR
+                    .parse()
+                    .expect("the default web address parses"),
+            ),
+        };
+        let report_min_count = self.report_min_count.unwrap_or(DEFAULT_REPORT_MIN_COUNT);
+        if report_min_count == 0 {
+            return Err(Error::Config("report_min_count must be at least 1".into()));
+        }
         let max_text_chars = self.max_text_chars.unwrap_or(DEFAULT_MAX_TEXT_CHARS);
         if max_text_chars == 0 {
             return Err(Error::Config("max_text_chars must be at least 1".into()));
@@ -628,6 +659,8 @@ impl RawConfig {
             },
             retention: chrono::Duration::days(retention as i64),
             addr,
+            web_addr,
+            report_min_count,
             model_dir: self.model_dir.unwrap_or_else(default_model_dir),
             require_model: self.require_model.unwrap_or(false),
             encoder_dir: self
@@ -742,7 +775,11 @@ mod example_tests {
         let uncommented: String = text
             .lines()
             .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| l.contains(" = ") && !l.contains(':') || l.starts_with("addr"))
+            .filter(|l| {
+                l.contains(" = ") && !l.contains(':')
+                    || l.starts_with("addr")
+                    || l.starts_with("web_addr")
+            })
             // A build without libtorch refuses its documented default runtime.
             .filter(|l| cfg!(feature = "libtorch") || !l.starts_with("encoder_runtime"))
             // Examples, not defaults: TLS files, and thread counts that follow the cores.
@@ -754,6 +791,8 @@ mod example_tests {
         let documented = raw.validate().unwrap();
         let default = Config::default();
         assert_eq!(documented.addr, default.addr);
+        assert_eq!(documented.web_addr, default.web_addr);
+        assert_eq!(documented.report_min_count, default.report_min_count);
         assert_eq!(documented.max_text_chars, default.max_text_chars);
         assert_eq!(documented.max_batch, default.max_batch);
         assert_eq!(documented.decide, default.decide);

@@ -19,6 +19,8 @@
 //! - [`error`]: the one error type.
 //! - [`auth`]: API keys with roles, checked for every gRPC call.
 //! - [`admission`]: the bounded pool recognition runs on; deadlines and cancellation.
+//! - [`web`]: the web pages (Herkennen, Oefenen, zaalmodus, Leren) on `web_addr`.
+//! - [`exercises`]: the exercise sets of training sessions (`data/training/`).
 //!
 //! `main.rs` parses the command line and hands off to these; nothing here imports it.
 
@@ -30,6 +32,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod exercises;
 pub mod fetch;
 pub mod intake;
 pub mod jsonl;
@@ -41,6 +44,7 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod training;
+pub mod web;
 
 /// Generated protobuf and gRPC code for `herken.v1`.
 pub mod pb {

@@ -79,6 +79,22 @@ pub async fn run_with(
     admission: Admission,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    run_full(listener, None, config, admission, shutdown).await
+}
+
+/// Serve gRPC on `listener` and, when given, the web pages on `web` (see `crate::web`) until
+/// `shutdown` completes; both finish what is in flight.
+pub async fn run_full(
+    listener: TcpListener,
+    web: Option<TcpListener>,
+    config: Config,
+    admission: Admission,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    if let Some(w) = &web {
+        let addr = w.local_addr().map_err(|e| Error::io("web listener", e))?;
+        crate::web::check_exposure(addr, &config.access)?;
+    }
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("listener", e))?;
@@ -151,6 +167,8 @@ pub async fn run_with(
         .build_v1alpha()
         .map_err(|e| Error::Internal(format!("reflection: {e}")))?;
 
+    let engine_for_web = engine.clone();
+    let admission_for_web = admission.clone();
     let classifier =
         ClassifierService::new(engine, limits.clone(), admission, Some(intake.clone()));
     tracing::info!(
@@ -171,6 +189,31 @@ pub async fn run_with(
             }
         }
         conn
+    });
+    // One shutdown for both servers.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let web_task = web.map(|w| {
+        let state = crate::web::WebState::new(
+            engine_for_web.clone(),
+            store.clone(),
+            access.clone(),
+            &config,
+        )
+        .with_admission(admission_for_web.clone())
+        .with_secure_cookies(w.local_addr().is_ok_and(|a| !a.ip().is_loopback()));
+        let mut stop = stop_rx.clone();
+        tokio::spawn(crate::web::serve(
+            w,
+            state,
+            limits.max_text_chars,
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+        ))
     });
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {
@@ -198,6 +241,13 @@ pub async fn run_with(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|e| Error::Transport(format!("server: {e}")))?;
+    if let Some(t) = web_task {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the web server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "the web server task failed"),
+        }
+    }
     purge.abort();
     store.close().await;
     tracing::info!("stopped");

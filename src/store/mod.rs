@@ -26,6 +26,8 @@
 //! audit(audit_id TEXT PK, at_us BIGINT, actor TEXT, action TEXT, message_id TEXT,
 //!       detail TEXT)                            -- migration 3: corrections, erasures, retention
 //! ```
+//! The Leren report (aggregates only, small counts suppressed) is read in [`report`].
+//!
 //! Indexes: history(sender_key, received_us), history(received_us), history_location(location),
 //! queue_item(state, enqueued_us), correction(message_id), audit(at_us).
 
@@ -33,6 +35,7 @@ mod history;
 pub mod lifecycle;
 mod migrations;
 mod queue;
+pub mod report;
 pub mod secret;
 
 use std::path::{Path, PathBuf};

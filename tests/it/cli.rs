@@ -170,7 +170,14 @@ fn a_missing_model_is_loud_and_require_model_refuses() {
 
     let out = herken()
         .env("HERKEN_MODEL_DIR", dir.path())
-        .args(["serve", "--require-model", "--addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--require-model",
+            "--addr",
+            "127.0.0.1:0",
+            "--web-addr",
+            "off",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -192,6 +199,8 @@ fn help_documents_every_subcommand() {
         "model",
         "key",
         "purge",
+        "quiz",
+        "report",
     ] {
         assert!(s.contains(sub), "{s}");
     }

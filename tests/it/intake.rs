@@ -403,6 +403,8 @@ fn spawn_server(envs: &[(&str, String)]) -> Process {
     let port = free_port();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_herken"));
     cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        // Servers of parallel tests would all want the default web port.
+        .env("HERKEN_WEB_ADDR", "off")
         .env("HERKEN_MODEL_DIR", root().join("models"))
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
