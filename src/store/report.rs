@@ -151,15 +151,20 @@ pub fn iso_week(t: DateTime<Utc>) -> String {
     format!("{}-W{:02}", w.year(), w.week())
 }
 
-/// Whether a location key may be shown: no postcode, nothing with a digit (a house number).
+/// Whether a location key may be shown: no postcode, nothing with a digit (a house number),
+/// and no bare kind of landmark (`lmt:speeltuin`: "a playground" is no place).
 pub fn showable_place(key: &str) -> bool {
-    !key.starts_with("pc:") && !key.chars().any(|c| c.is_ascii_digit()) && !key.trim().is_empty()
+    !key.starts_with("pc:")
+        && !key.starts_with("lmt:")
+        && !key.chars().any(|c| c.is_ascii_digit())
+        && !key.trim().is_empty()
 }
 
 /// A location key as people write it: "merelstraat" → "Merelstraat", "van hallstraat" →
-/// "Van Hallstraat".
+/// "Van Hallstraat", a landmark `lm:basisschool de regenboog` → "Basisschool De Regenboog".
 fn place_name(key: &str) -> String {
-    key.split(' ')
+    key.trim_start_matches("lm:")
+        .split(' ')
         .map(|w| {
             let mut c = w.chars();
             match c.next() {
@@ -549,6 +554,12 @@ mod tests {
         assert!(showable_place("merelstraat"));
         assert!(showable_place("van hallstraat"));
         assert!(!showable_place("pc:1234ab"));
+        assert!(!showable_place("lmt:speeltuin"));
+        assert!(showable_place("lm:basisschool de regenboog"));
+        assert_eq!(
+            place_name("lm:basisschool de regenboog"),
+            "Basisschool De Regenboog"
+        );
         assert!(!showable_place("merelstraat 12"));
         assert!(!showable_place(""));
         assert_eq!(place_name("van hallstraat"), "Van Hallstraat");
