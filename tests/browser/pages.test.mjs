@@ -186,7 +186,8 @@ test('Herkennen: a message gets its label, the highlighted cues with a legend, a
   await page.getByRole('button', { name: 'Herken' }).click();
   assert.equal(await page.locator('.readaloud').getAttribute('lang'), 'en');
   // In doubt: the question to ask about the writer's intention.
-  await page.getByLabel(/^Bericht/).fill('Ik wil geen klacht indienen, maar de stoep bij ons is al weken kapot.');
+  // A sarcasm cue with a label other than klacht is always a doubt (never silently overruled).
+  await page.getByLabel(/^Bericht/).fill('Het is geen klacht, maar kunt u eens kijken naar de stoep bij ons? Goed bezig hoor.');
   await page.getByLabel('Kanaal').selectOption('balie');
   await page.getByRole('button', { name: 'Herken' }).click();
   assert.match(await page.locator('.note.doubt .question').innerText(), /\?$/);
