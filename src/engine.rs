@@ -130,7 +130,7 @@ impl Engine {
             })
             .await??;
         let mut signature = recognized.signature;
-        signature.key_cases(&self.secret);
+        signature.key_personal(&self.secret);
         let Some(sender) = Sender::parse(&message.sender) else {
             // Nobody to remember: the text alone decides.
             let o = self

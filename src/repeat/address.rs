@@ -13,7 +13,7 @@
 //!   name (`playground` → `lmt:speeltuin`).
 //!
 //! Locations are returned as lower-case keys without house numbers (`merelstraat`,
-//! `pc:1234ab`), the granularity at which two reports are "the same place". House numbers are
+//! `pc:1234ab`, keyed before storage), the granularity at which two reports are "the same place". House numbers are
 //! not kept: they are not needed for that, and they are personal data.
 
 use std::collections::BTreeSet;

@@ -611,16 +611,22 @@ mod tests {
     }
 
     #[test]
-    fn keyed_case_references_still_meet_and_cannot_be_read() {
+    fn keyed_cases_and_postcodes_still_meet_and_cannot_be_read() {
         let mut a = Signature::of("Over kenmerk 2026-0412.");
         let mut b = Signature::of("Zaaknummer 2026/0412 graag.");
-        a.key_cases(b"secret");
-        b.key_cases(b"secret");
+        a.key_personal(b"secret");
+        b.key_personal(b"secret");
         assert!(a.same_case(&b));
         assert!(a
             .cases
             .iter()
             .all(|c| c.starts_with("k:") && !c.contains("0412")));
+        let mut p = Signature::of("Bij 3824 KT ligt afval.");
+        let mut q = Signature::of("Afval bij postcode 3824KT.");
+        p.key_personal(b"secret");
+        q.key_personal(b"secret");
+        assert!(p.same_named_place(&q), "{p:?} {q:?}");
+        assert!(p.locations.iter().all(|l| !l.contains("3824")), "{p:?}");
     }
 
     #[test]

@@ -22,7 +22,8 @@ const MINHASH_K: usize = 32;
 /// Where, what and how a message speaks of its issue.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Signature {
-    /// Location keys (`merelstraat`, `pc:1234ab`, `brink`).
+    /// Location keys (`merelstraat`, `brink`, `lm:jumbo`; postcodes `pc:1234ab` until
+    /// [`Signature::key_personal`] keys them as `pc#…`).
     pub locations: Vec<String>,
     /// Topics from `data/topics.toml` (`verlichting`, `afval`, …).
     pub topics: Vec<String>,
@@ -34,7 +35,7 @@ pub struct Signature {
     /// Which kinds of request or case it is about (`data/processes.toml`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<String>,
-    /// Case references ("kenmerk 2026-0412"): in the clear only until [`Signature::key_cases`]
+    /// Case references ("kenmerk 2026-0412"): in the clear only until [`Signature::key_personal`]
     /// replaces them by keyed hashes, which is done before anything is stored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cases: Vec<String>,
@@ -146,27 +147,32 @@ impl Signature {
         self
     }
 
-    /// Replace the case references by keyed hashes (HMAC-SHA256 under `secret`, 16 hex
-    /// digits): two messages about the same case still meet, but a stored case number cannot
-    /// be read back or guessed without the secret.
-    pub fn key_cases(&mut self, secret: &[u8]) {
+    /// Replace what could point to a person by keyed hashes (HMAC-SHA256 under `secret`, 16
+    /// hex digits): case references (`k:…`) and postcodes (`pc#…`; a six-character postcode
+    /// is a handful of houses). Two messages about the same case or postcode still meet, but
+    /// what is stored cannot be read back or guessed without the secret. Done before
+    /// anything is stored.
+    pub fn key_personal(&mut self, secret: &[u8]) {
         use hmac::{Hmac, Mac};
-        for c in &mut self.cases {
-            if c.starts_with("k:") {
-                continue;
-            }
+        let keyed = |domain: &[u8], value: &str| -> String {
             let mut mac =
                 Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-            mac.update(b"case:");
-            mac.update(c.as_bytes());
-            let digest = mac.finalize().into_bytes();
-            *c = format!(
-                "k:{}",
-                digest[..8]
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            );
+            mac.update(domain);
+            mac.update(value.as_bytes());
+            mac.finalize().into_bytes()[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        for c in &mut self.cases {
+            if !c.starts_with("k:") {
+                *c = format!("k:{}", keyed(b"case:", c));
+            }
+        }
+        for l in &mut self.locations {
+            if let Some(pc) = l.strip_prefix("pc:") {
+                *l = format!("pc#{}", keyed(b"postcode:", pc));
+            }
         }
     }
 
@@ -186,7 +192,7 @@ impl Signature {
     fn streets(&self) -> impl Iterator<Item = &String> {
         self.locations
             .iter()
-            .filter(|l| !l.starts_with("lm") && !l.starts_with("pc:"))
+            .filter(|l| !l.starts_with("lm") && !l.starts_with("pc"))
     }
 
     /// The kind of each landmark (`basisschool` for `lm:basisschool de regenboog` and

@@ -5,7 +5,7 @@
 //!   cue families, queueing time, deadline and acknowledgement. The message text, sender and
 //!   subject are parsed past (only the `channel` field of the stored message is read).
 //! - `history` and `history_location` (every classified message with a sender): label, kind,
-//!   topics of the issue signature, and the location keys. Postcode keys (`pc:…`) and any key
+//!   topics of the issue signature, and the location keys. Postcode keys (`pc:…`, keyed `pc#…`) and any key
 //!   with a digit in it are dropped, so no postcode or house number can appear.
 //! - `correction`: from and to label, time. Not who corrected, nor the note.
 //!
@@ -154,7 +154,7 @@ pub fn iso_week(t: DateTime<Utc>) -> String {
 /// Whether a location key may be shown: no postcode, nothing with a digit (a house number),
 /// and no bare kind of landmark (`lmt:speeltuin`: "a playground" is no place).
 pub fn showable_place(key: &str) -> bool {
-    !key.starts_with("pc:")
+    !key.starts_with("pc")
         && !key.starts_with("lmt:")
         && !key.chars().any(|c| c.is_ascii_digit())
         && !key.trim().is_empty()
@@ -554,6 +554,7 @@ mod tests {
         assert!(showable_place("merelstraat"));
         assert!(showable_place("van hallstraat"));
         assert!(!showable_place("pc:1234ab"));
+        assert!(!showable_place("pc#0a1b2c3d4e5f6a7b"));
         assert!(!showable_place("lmt:speeltuin"));
         assert!(showable_place("lm:basisschool de regenboog"));
         assert_eq!(
