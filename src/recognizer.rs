@@ -91,7 +91,7 @@ fn addition_re() -> &'static regex::Regex {
 }
 
 /// What repeat detection needs to know of a classified message, from its cues.
-fn facts(c: &Classification, text: &str) -> Facts {
+fn facts(c: &Classification, text: &str, signature: &Signature) -> Facts {
     let has = |f: Family| c.cues.iter().any(|x| x.family == f && !x.negated);
     let unhappy = [
         Family::Ongenoegen,
@@ -116,8 +116,8 @@ fn facts(c: &Classification, text: &str) -> Facts {
             && !c.evidence.contains('?')
             && (has(Family::Dank)
                 && words <= 40
-                && crate::repeat::vocab::problems_in(&c.evidence).is_empty()
-                && crate::repeat::vocab::processes_in(&c.evidence).is_empty()
+                && signature.problems.is_empty()
+                && signature.processes.is_empty()
                 || crate::repeat::vocab::says_fixed(&c.evidence) && words <= 80),
         // "I forgot to attach the photo" is a proces cue, but no grievance.
         is_addition: addition_re().is_match(&c.evidence)
@@ -396,7 +396,7 @@ impl Recognizer {
             .as_ref()
             .map(|s| crate::repeat::semantic::SemanticSketch::of(&s.source, &s.vector));
         let signature = Signature::of(&c.evidence).with_semantic(semantic);
-        let facts = facts(&c, &message.text);
+        let facts = facts(&c, &message.text, &signature);
         let outcome = self.outcome(message, c);
         Ok(Recognized {
             outcome,

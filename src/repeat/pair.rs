@@ -36,6 +36,14 @@ pub const SIGNALS: &[&str] = &[
     "gap",
 ];
 
+// Positions in SIGNALS of the signals the hard rules of `PairModel::score` read (tested).
+const PLACE_CONFLICT: usize = 2;
+const TOPIC_CONFLICT: usize = 5;
+const PROBLEM_CONFLICT: usize = 7;
+const NEW_EVENT: usize = 8;
+const CASE: usize = 12;
+const SAYS_REPEAT: usize = 14;
+
 /// The signal values of one (earlier, new) pair.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pair {
@@ -88,6 +96,9 @@ pub struct PairModel {
     /// How it was fitted (file, sizes, scores), for the record.
     #[serde(default)]
     pub fitted_on: String,
+    /// The weights in signal order, made once from `weights` on first use.
+    #[serde(skip)]
+    vector: OnceLock<Vec<f32>>,
 }
 
 /// A scored pair.
@@ -134,11 +145,13 @@ impl PairModel {
     }
 
     /// Weights in [`SIGNALS`] order (a missing signal weighs 0).
-    pub fn weight_vector(&self) -> Vec<f32> {
-        SIGNALS
-            .iter()
-            .map(|s| self.weights.get(*s).copied().unwrap_or(0.0))
-            .collect()
+    pub fn weight_vector(&self) -> &[f32] {
+        self.vector.get_or_init(|| {
+            SIGNALS
+                .iter()
+                .map(|s| self.weights.get(*s).copied().unwrap_or(0.0))
+                .collect()
+        })
     }
 
     /// Score a pair. Another street *and* another object or problem is another issue,
@@ -153,18 +166,12 @@ impl PairModel {
             .map(|(w, x)| w * x)
             .collect();
         let z = self.bias + contributions.iter().sum::<f32>();
-        let value = |name: &str| {
-            SIGNALS
-                .iter()
-                .position(|s| *s == name)
-                .map_or(0.0, |i| pair.values[i])
-        };
+        let on = |i: usize| pair.values[i] > 0.0;
         // Another street and another object or problem; or something that happened to the
-        // object since (a car hit it, it blew over) and no word of an earlier report.
-        let contradicted = value("case") == 0.0
-            && (value("place_conflict") > 0.0
-                && (value("problem_conflict") > 0.0 || value("topic_conflict") > 0.0)
-                || value("new_event") > 0.0 && value("says_repeat") == 0.0);
+        // object since (a car hit it) and no word of an earlier report.
+        let contradicted = !on(CASE)
+            && (on(PLACE_CONFLICT) && (on(PROBLEM_CONFLICT) || on(TOPIC_CONFLICT))
+                || on(NEW_EVENT) && !on(SAYS_REPEAT));
         Scored {
             probability: if contradicted {
                 0.0
@@ -233,7 +240,7 @@ pub struct Bag {
 /// `l2`, `epochs` full-batch gradient steps.
 pub fn fit(bags: &[Bag], start: &PairModel, l2: f32, epochs: usize) -> PairModel {
     let n = SIGNALS.len();
-    let mut w = start.weight_vector();
+    let mut w = start.weight_vector().to_vec();
     let mut bias = start.bias;
     let lr = 0.5;
     let usable: Vec<&Bag> = bags.iter().filter(|b| !b.pairs.is_empty()).collect();
@@ -282,6 +289,7 @@ pub fn fit(bags: &[Bag], start: &PairModel, l2: f32, epochs: usize) -> PairModel
         threshold: start.threshold,
         duplicate_threshold: start.duplicate_threshold,
         fitted_on: start.fitted_on.clone(),
+        vector: OnceLock::new(),
     }
 }
 
@@ -326,6 +334,16 @@ mod tests {
     fn builtin_model_parses_and_knows_every_signal() {
         let m = PairModel::builtin();
         assert_eq!(m.weight_vector().len(), SIGNALS.len());
+        for (i, name) in [
+            (PLACE_CONFLICT, "place_conflict"),
+            (TOPIC_CONFLICT, "topic_conflict"),
+            (PROBLEM_CONFLICT, "problem_conflict"),
+            (NEW_EVENT, "new_event"),
+            (CASE, "case"),
+            (SAYS_REPEAT, "says_repeat"),
+        ] {
+            assert_eq!(SIGNALS[i], name);
+        }
         assert!(PairModel::parse(
             r#"{"weights":{"colour":1},"bias":0,"threshold":0.5,"duplicate_threshold":0.5}"#
         )
@@ -383,6 +401,7 @@ mod tests {
             threshold: 0.5,
             duplicate_threshold: 0.5,
             fitted_on: String::new(),
+            vector: Default::default(),
         };
         let m = fit(&bags, &start, 0.001, 500);
         let scores = bag_scores(&bags, &m);

@@ -57,10 +57,19 @@ pub struct Center {
 impl Center {
     /// The built-in centre, if any (`data/sketch_center.json`; `null` there means none).
     pub fn builtin() -> Option<&'static Center> {
-        static C: OnceLock<Option<Center>> = OnceLock::new();
+        Center::builtin_tagged().map(|(c, _)| c)
+    }
+
+    /// The built-in centre with the source name of the sketches centred on it, made once.
+    fn builtin_tagged() -> Option<&'static (Center, String)> {
+        static C: OnceLock<Option<(Center, String)>> = OnceLock::new();
         C.get_or_init(|| {
             serde_json::from_str::<Option<Center>>(CENTER)
                 .expect("data/sketch_center.json is valid (tested)")
+                .map(|c| {
+                    let source = format!("{}/c{}", c.source, c.tag());
+                    (c, source)
+                })
         })
         .as_ref()
     }
@@ -109,10 +118,10 @@ impl SemanticSketch {
     /// The sketch of `vector` (the encoder's sketch source) made by `source`: centred on the
     /// built-in centre when it belongs to `source`.
     pub fn of(source: &str, vector: &[f32]) -> SemanticSketch {
-        match Center::builtin() {
-            Some(c) if c.source == source && c.mean.len() == vector.len() => {
+        match Center::builtin_tagged() {
+            Some((c, centred_source)) if c.source == source && c.mean.len() == vector.len() => {
                 let centred: Vec<f32> = vector.iter().zip(&c.mean).map(|(x, m)| x - m).collect();
-                SemanticSketch::raw(&format!("{source}/c{}", c.tag()), &centred)
+                SemanticSketch::raw(centred_source, &centred)
             }
             _ => SemanticSketch::raw(source, vector),
         }

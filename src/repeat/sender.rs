@@ -60,10 +60,17 @@ impl Sender {
 
     /// The pseudonymous key: hex HMAC-SHA256 of the canonical form under `secret`.
     pub fn key(&self, secret: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-        mac.update(self.canonical().as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        keyed_hex(secret, b"", &self.canonical())
     }
+}
+
+/// HMAC-SHA256 of `domain` then `value` under `secret`, as hex: how everything personal the
+/// repeat history must compare (senders, case references, postcodes) is stored.
+pub fn keyed_hex(secret: &[u8], domain: &[u8], value: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(domain);
+    mac.update(value.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 fn fold(s: &str) -> String {

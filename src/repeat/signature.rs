@@ -153,16 +153,8 @@ impl Signature {
     /// what is stored cannot be read back or guessed without the secret. Done before
     /// anything is stored.
     pub fn key_personal(&mut self, secret: &[u8]) {
-        use hmac::{Hmac, Mac};
-        let keyed = |domain: &[u8], value: &str| -> String {
-            let mut mac =
-                Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-            mac.update(domain);
-            mac.update(value.as_bytes());
-            mac.finalize().into_bytes()[..8]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
+        let keyed = |domain: &[u8], value: &str| {
+            crate::repeat::sender::keyed_hex(secret, domain, value)[..16].to_string()
         };
         for c in &mut self.cases {
             if !c.starts_with("k:") {
