@@ -708,15 +708,7 @@ fn herkennen_form(ctx: &Ctx, f: &ClassifyForm) -> String {
     );
     h.push_str("<div class=\"row\"><div><label for=\"kanaal\">Kanaal</label><select id=\"kanaal\" name=\"kanaal\">");
     let chosen: Channel = f.kanaal.parse().unwrap_or_default();
-    for c in [
-        Channel::Unspecified,
-        Channel::Balie,
-        Channel::Telefoon,
-        Channel::Email,
-        Channel::Brief,
-        Channel::Webformulier,
-        Channel::Chat,
-    ] {
+    for c in Channel::ALL {
         let _ = write!(
             h,
             "<option value=\"{}\"{}>{}</option>",

@@ -93,21 +93,12 @@ pub fn family_nl(f: Family) -> &'static str {
 /// A date in Dutch: "6 december 2026".
 pub fn date_nl(t: chrono::DateTime<chrono::Utc>) -> String {
     use chrono::Datelike;
-    const M: [&str; 12] = [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    format!("{} {} {}", t.day(), M[t.month0() as usize], t.year())
+    format!(
+        "{} {} {}",
+        t.day(),
+        crate::domain::DUTCH_MONTHS[t.month0() as usize],
+        t.year()
+    )
 }
 
 /// One navigation entry.
