@@ -30,8 +30,11 @@ pub struct RawConfig {
     pub encoder_dir: Option<PathBuf>,
     /// Refuse to start without the encoder (instead of running degraded on the sparse model).
     pub require_encoder: Option<bool>,
-    /// Encoder runtime: "libtorch" (rust-bert) or "rust" (the built-in forward pass).
+    /// Encoder runtime: "int8" (int8 linear maps on libtorch), "libtorch" (rust-bert, f32)
+    /// or "rust" (the built-in f32 forward pass).
     pub encoder_runtime: Option<String>,
+    /// Encoder results kept in memory, keyed by a hash of the text (0: no cache).
+    pub encoder_cache_entries: Option<usize>,
     /// Directory with lexicon files; the built-in lexicon when absent.
     pub lexicon_dir: Option<PathBuf>,
     /// Longest accepted message text, in characters.
@@ -230,6 +233,8 @@ pub struct Config {
     pub require_encoder: bool,
     /// Which implementation runs the encoder.
     pub encoder_runtime: crate::pipeline::model::encoder::Runtime,
+    /// Encoder results kept in memory, keyed by a hash of the text (0: no cache).
+    pub encoder_cache_entries: usize,
     /// Directory with lexicon files; `None` for the built-in lexicon.
     pub lexicon_dir: Option<PathBuf>,
     /// Longest accepted message text, in characters (what [`Config::limits`] reports).
@@ -375,6 +380,7 @@ impl RawConfig {
                 "HERKEN_ENCODER_DIR" => self.encoder_dir = Some(v.into()),
                 "HERKEN_REQUIRE_ENCODER" => self.require_encoder = Some(parse(&k, &v)?),
                 "HERKEN_ENCODER_RUNTIME" => self.encoder_runtime = Some(v),
+                "HERKEN_ENCODER_CACHE_ENTRIES" => self.encoder_cache_entries = Some(parse(&k, &v)?),
                 "HERKEN_LEXICON_DIR" => self.lexicon_dir = Some(v.into()),
                 "HERKEN_MAX_TEXT_CHARS" => self.max_text_chars = Some(parse(&k, &v)?),
                 "HERKEN_MAX_BATCH" => self.max_batch = Some(parse(&k, &v)?),
@@ -668,6 +674,15 @@ impl RawConfig {
                 .unwrap_or_else(crate::fetch::default_encoder_dir),
             require_encoder: self.require_encoder.unwrap_or(false),
             encoder_runtime: encoder_runtime(self.encoder_runtime.as_deref())?,
+            encoder_cache_entries: match self.encoder_cache_entries {
+                Some(n) if n > 1_000_000 => {
+                    return Err(Error::Config(format!(
+                        "encoder_cache_entries {n}: at most 1000000 (about 3 KB each)"
+                    )))
+                }
+                Some(n) => n,
+                None => crate::pipeline::model::encoder::cache::DEFAULT_ENTRIES,
+            },
             lexicon_dir: self.lexicon_dir,
             max_text_chars,
             max_batch,
@@ -749,11 +764,11 @@ mod tests {
     }
 
     #[test]
-    fn encoder_runtime_defaults_to_rust_bert_when_built_with_it() {
+    fn encoder_runtime_defaults_to_int8_when_built_with_libtorch() {
         use crate::pipeline::model::encoder::Runtime;
         let c = RawConfig::default().validate().unwrap();
         let want = if cfg!(feature = "libtorch") {
-            Runtime::Libtorch
+            Runtime::Int8
         } else {
             Runtime::Rust
         };

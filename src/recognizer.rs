@@ -58,6 +58,7 @@ fn load_encoder_with(
     }
     let encoder = model::encoder::load_shared(&config.encoder_dir, config.encoder_runtime, top)
         .map_err(|e| e.to_string())?;
+    encoder.set_cache_entries(config.encoder_cache_entries);
     let head = model::head::Head::load(&head_path).map_err(|e| e.to_string())?;
     model::EncoderScorer::check(encoder.as_ref(), &head).map_err(|e| e.to_string())?;
     // The manifest names the encoder each head was trained on: another one (other weights,

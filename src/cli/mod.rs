@@ -7,6 +7,7 @@ mod corrections;
 mod eval;
 mod key;
 mod load;
+mod model;
 mod purge;
 mod queue;
 mod quiz;
@@ -113,6 +114,9 @@ pub enum ModelCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Embed the texts of a file on two encoder runtimes (default: int8 against libtorch)
+    /// and report how close the embeddings are (cosine) and the time per text.
+    Compare(model::CompareArgs),
 }
 
 /// Build the configuration: file, then environment, then flags.
@@ -210,7 +214,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             command: ModelCommand::Fetch { force },
         } => {
             herken::fetch::fetch(&config.encoder_dir, force, &|line| eprintln!("{line}"))?;
+            model::prepare_runtime(&config)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Model {
+            command: ModelCommand::Compare(a),
+        } => model::compare(a, &config),
     }
 }

@@ -25,7 +25,7 @@ pub fn embeddings(
     texts: &[&str],
     progress: Progress<'_>,
 ) -> Result<Vec<Vec<f32>>> {
-    let mut cache = EmbedCache::open(cache_dir, encoder.id(), encoder.dim())?;
+    let mut cache = EmbedCache::open(cache_dir, &encoder.cache_id(), encoder.dim())?;
     let mut missing: Vec<&str> = texts
         .iter()
         .copied()

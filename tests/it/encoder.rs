@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use herken::pipeline::model::encoder::{cosine, load_shared, Encoder, Runtime};
+use herken::pipeline::model::encoder::{cosine, load_shared, Encoder, Runtime, INT8_AGREEMENT};
 
 use crate::support::root;
 
@@ -45,10 +45,15 @@ fn rust_embeddings_agree_with_the_reference_engine() {
     for runtime in runtimes() {
         let e = encoder_on(runtime);
         assert_eq!(e.dim(), 384);
+        // The f32 runtimes compute the function; the int8 one approximates it.
+        let bound = match runtime {
+            Runtime::Int8 => INT8_AGREEMENT,
+            Runtime::Libtorch | Runtime::Rust => 0.999,
+        };
         for (s, want) in r.sentences.iter().zip(&r.embeddings) {
             let got = e.embed(s).unwrap();
             let c = cosine(&got, want);
-            assert!(c >= 0.999, "{runtime}: cosine {c:.5} for {s:?}");
+            assert!(c >= bound, "{runtime}: cosine {c:.5} for {s:?}");
             let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
             assert!(
                 (norm - 1.0).abs() < 1e-3,
@@ -76,6 +81,48 @@ fn rust_bert_and_the_pure_rust_pass_compute_the_same_embedding() {
         let c = cosine(&torch.embed(t).unwrap(), &rust.embed(t).unwrap());
         assert!(c >= 0.9999, "cosine {c:.6} for {:?}", &t[..t.len().min(40)]);
     }
+}
+
+#[cfg(feature = "libtorch")]
+#[test]
+fn int8_embeddings_agree_with_f32_within_the_stated_bound() {
+    // The head trained on f32 embeddings serves the int8 runtime: the two must stay close,
+    // also at the 256-token cut, for English, odd input and a transcript, and the sketch
+    // source (layer 8) too, since repeat detection compares sketches across runtimes.
+    let long = "Ik heb al vier keer gebeld over de stoeptegels bij de school. ".repeat(40);
+    let texts = [
+        "Ik ben al drie weken niet teruggebeld, terwijl dat wel was beloofd.",
+        "The streetlight outside number 12 has been broken for a month.",
+        "!!!",
+        "Medewerker: Goedemiddag.\nBurger: Ja, ik bel weer over die container, er gebeurt niks.",
+        long.as_str(),
+    ];
+    let (int8, f32) = (encoder_on(Runtime::Int8), encoder_on(Runtime::Libtorch));
+    assert_eq!(int8.id(), f32.id(), "one function, one head");
+    assert_ne!(int8.cache_id(), f32.cache_id(), "caches keep them apart");
+    assert_eq!(int8.sketch_source(), f32.sketch_source());
+    for t in texts {
+        let (a, sa) = int8.embed_with_sketch(t).unwrap();
+        let (b, sb) = f32.embed_with_sketch(t).unwrap();
+        let c = cosine(&a, &b);
+        assert!(
+            c >= INT8_AGREEMENT,
+            "cosine {c:.4} for {:?}",
+            &t[..t.len().min(40)]
+        );
+        let c = cosine(&sa, &sb);
+        assert!(
+            c >= INT8_AGREEMENT,
+            "sketch cosine {c:.4} for {:?}",
+            &t[..t.len().min(40)]
+        );
+    }
+    // A different text is much further away than the quantisation error.
+    let apart = cosine(
+        &int8.embed(texts[0]).unwrap(),
+        &f32.embed(texts[1]).unwrap(),
+    );
+    assert!(apart < INT8_AGREEMENT - 0.05, "{apart}");
 }
 
 #[test]

@@ -1,0 +1,354 @@
+//! The int8 runtime (feature "libtorch", runtime "int8"): the same BERT forward pass as the
+//! other two, on libtorch, with every linear map in int8 through FBGEMM (weights quantised per
+//! output channel, activations per call) and the rest (attention, softmax, GELU, LayerNorm)
+//! in f32. Weights come memory-mapped from the quantised file (`quantized.rs`); the word
+//! embeddings stay in the map and only the rows of a message's tokens are read.
+//!
+//! Per output channel on a per-tensor kernel: FBGEMM's `fbgemm_linear_int8_weight_fp32_activation`
+//! takes one weight scale, so the file stores `q = W / s` per row (`s` the row's scale), the
+//! kernel runs with scale 1 and bias `b / s`, and the output is multiplied by `s`:
+//! `s ⊙ (x·qᵀ + b/s) = x·Wᵀ + b`, up to rounding.
+//!
+//! Threads: the FBGEMM kernel runs on the calling thread, and libtorch's own ops are kept there
+//! too (one intra-op thread). [`Encoder::embed_ids`] takes how many threads the message may
+//! use and splits the rows (tokens) of every linear map — nine tenths of the work — over
+//! rayon's pool, so one message at the desk uses both cores while a loaded server gives each
+//! message one.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use safetensors::Dtype;
+use tch::{Kind, Tensor};
+
+use super::bert::BertConfig;
+use super::quantized::{self, Mapped, LINEARS};
+
+// Whether libtorch has printed (to /dev/null) its deprecation notice for packing, and for the
+// int8 product; see `without_stderr`.
+static PACK_NOTICE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static PRODUCT_NOTICE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct Linear {
+    // The int8 weight, `[out, in]`: FBGEMM reads its shape, the packed copy its values.
+    q: Tensor,
+    packed: Tensor,
+    col_offsets: Tensor,
+    bias_over_scale: Tensor,
+    scale: Tensor,
+    // Multiplies the input first, channel by channel (see `quantized::smoothing`).
+    smooth: Option<Tensor>,
+}
+
+impl Linear {
+    fn load(
+        st: &safetensors::SafeTensors,
+        prefix: &str,
+        n_out: usize,
+        n_in: usize,
+    ) -> Result<Linear> {
+        let q = quantized::raw(st, &format!("{prefix}.q"), Dtype::I8, &[n_out, n_in])?;
+        let scale = quantized::floats(st, &format!("{prefix}.scale"), &[n_out])?;
+        let bias = quantized::floats(st, &format!("{prefix}.bias"), &[n_out])?;
+        let col_offsets: Vec<i32> = q
+            .chunks_exact(n_in)
+            .map(|row| row.iter().map(|&v| v as i8 as i32).sum())
+            .collect();
+        let bias_over_scale: Vec<f32> = bias.iter().zip(&scale).map(|(b, s)| b / s).collect();
+        let qt = Tensor::f_from_data_size(q, &[n_out as i64, n_in as i64], Kind::Int8)
+            .map_err(|e| anyhow!("{prefix}: {e}"))?;
+        let packed = without_stderr(&PACK_NOTICE, || qt.f_fbgemm_pack_quantized_matrix())
+            .map_err(|e| anyhow!("{prefix}: packing for FBGEMM: {e}"))?;
+        let smooth = match st.tensor(&format!("{prefix}.smooth")) {
+            Ok(_) => Some(Tensor::from_slice(&quantized::floats(
+                st,
+                &format!("{prefix}.smooth"),
+                &[n_in],
+            )?)),
+            Err(_) => None,
+        };
+        Ok(Linear {
+            smooth,
+            q: qt,
+            packed,
+            col_offsets: Tensor::from_slice(&col_offsets),
+            bias_over_scale: Tensor::from_slice(&bias_over_scale),
+            scale: Tensor::from_slice(&scale),
+        })
+    }
+
+    /// `x·Wᵀ + b` for `x` of shape `[rows, in]`, the rows split over `threads` threads of
+    /// rayon's pool.
+    fn forward(&self, x: &Tensor, threads: usize) -> Result<Tensor> {
+        use rayon::prelude::*;
+        let smoothed;
+        let x = match &self.smooth {
+            Some(m) => {
+                smoothed = x * m;
+                &smoothed
+            }
+            None => x,
+        };
+        let rows = x.size()[0];
+        if threads <= 1 || rows < 16 {
+            return self.forward_one(x);
+        }
+        let parts: Vec<Tensor> = x.chunk(threads as i64, 0);
+        let outs = parts
+            .into_par_iter()
+            .map(|p| {
+                tch::set_num_threads(1);
+                self.forward_one(&p)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&outs, 0))
+    }
+
+    fn forward_one(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x
+            .f_fbgemm_linear_int8_weight_fp32_activation(
+                &self.q,
+                &self.packed,
+                &self.col_offsets,
+                tch::Scalar::float(1.0),
+                tch::Scalar::int(0),
+                &self.bias_over_scale,
+            )
+            .map_err(|e| anyhow!("int8 linear: {e}"))?;
+        Ok(y * &self.scale)
+    }
+}
+
+// SAFETY: see the note on `Encoder`: created in `Linear::load`, then only read.
+unsafe impl Sync for Linear {}
+
+struct Norm {
+    g: Tensor,
+    b: Tensor,
+}
+
+impl Norm {
+    fn load(st: &safetensors::SafeTensors, prefix: &str, h: usize) -> Result<Norm> {
+        Ok(Norm {
+            g: Tensor::from_slice(&quantized::floats(st, &format!("{prefix}.weight"), &[h])?),
+            b: Tensor::from_slice(&quantized::floats(st, &format!("{prefix}.bias"), &[h])?),
+        })
+    }
+
+    fn forward(&self, x: &Tensor, h: usize, eps: f64) -> Tensor {
+        x.layer_norm([h as i64], Some(&self.g), Some(&self.b), eps, false)
+    }
+}
+
+struct Layer {
+    qkv: Linear,
+    ao: Linear,
+    aln: Norm,
+    fi: Linear,
+    fo: Linear,
+    oln: Norm,
+}
+
+/// The int8 model.
+pub struct Encoder {
+    config: BertConfig,
+    map: Mapped,
+    // Byte range of the F16 word table inside the map.
+    word: (usize, usize),
+    pos: Vec<f32>,
+    type0: Vec<f32>,
+    eln: Norm,
+    layers: Vec<Layer>,
+}
+
+// SAFETY: as for the rust-bert runtime (torch.rs): the tensors are created in `load` and only
+// read afterwards — by FBGEMM and libtorch's CPU ops under `no_grad`, which may read shared
+// tensors from several threads at once. No in-place call on a shared tensor is reachable.
+unsafe impl Sync for Encoder {}
+
+impl Encoder {
+    /// Map the quantised file of encoder `id` in `dir`, making it first when it is missing or
+    /// stale (from model.safetensors and the fine-tuned layers of `top`).
+    pub fn load(
+        dir: &Path,
+        config: BertConfig,
+        top: Option<&super::TopLayers>,
+        id: &str,
+    ) -> Result<Encoder> {
+        // Packing and the warm-up stay on this thread (see embed_ids).
+        tch::set_num_threads(1);
+        let path = quantized::path_for(dir, id);
+        let map = match Mapped::open(&path, id) {
+            Ok(m) => m,
+            Err(_) => {
+                quantized::build(dir, &config, top, id, &path)
+                    .with_context(|| format!("making the int8 weights {}", path.display()))?;
+                Mapped::open(&path, id)?
+            }
+        };
+        let (h, ff) = (config.hidden_size, config.intermediate_size);
+        let st = map.tensors()?;
+        let word_view = st
+            .tensor("embeddings.word")
+            .context("tensor embeddings.word missing")?;
+        if word_view.dtype() != Dtype::F16 || word_view.shape() != [config.vocab_size, h] {
+            return Err(anyhow!(
+                "embeddings.word: {:?} {:?}, expected F16 [{}, {h}]",
+                word_view.dtype(),
+                word_view.shape(),
+                config.vocab_size
+            ));
+        }
+        let base = map.bytes().as_ptr() as usize;
+        let start = word_view.data().as_ptr() as usize - base;
+        let word = (start, word_view.data().len());
+        let pos = quantized::floats(
+            &st,
+            "embeddings.position",
+            &[config.max_position_embeddings, h],
+        )?;
+        let type0 = quantized::floats(&st, "embeddings.type0", &[h])?;
+        let eln = Norm::load(&st, "embeddings.norm", h)?;
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        let dims = |m: &str| match m {
+            "qkv" => (3 * h, h),
+            "fi" => (ff, h),
+            "fo" => (h, ff),
+            _ => (h, h),
+        };
+        for l in 0..config.num_hidden_layers {
+            let lin = |m: &str| {
+                let (o, i) = dims(m);
+                Linear::load(&st, &format!("layer.{l}.{m}"), o, i)
+            };
+            debug_assert_eq!(LINEARS, ["qkv", "ao", "fi", "fo"]);
+            layers.push(Layer {
+                qkv: lin("qkv")?,
+                ao: lin("ao")?,
+                aln: Norm::load(&st, &format!("layer.{l}.aln"), h)?,
+                fi: lin("fi")?,
+                fo: lin("fo")?,
+                oln: Norm::load(&st, &format!("layer.{l}.oln"), h)?,
+            });
+        }
+        drop(st);
+        let encoder = Encoder {
+            config,
+            map,
+            word,
+            pos,
+            type0,
+            eln,
+            layers,
+        };
+        // A first pass warms the kernels, and lets libtorch print its once-per-process notice
+        // that these FBGEMM ops are deprecated (they are what libtorch 2.4 offers from C++
+        // for dynamic int8) where nobody has to read it.
+        without_stderr(&PRODUCT_NOTICE, || encoder.embed_ids(&[0, 5, 2], None, 1))?;
+        Ok(encoder)
+    }
+
+    /// Embedding of a token id sequence (checked by the caller), and the L2-normalised mean
+    /// of the hidden states after `tap` layers when asked; on `threads` threads.
+    pub fn embed_ids(
+        &self,
+        ids: &[u32],
+        tap: Option<usize>,
+        threads: usize,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+        let c = &self.config;
+        let (h, t) = (c.hidden_size, ids.len());
+        let eps = c.layer_norm_eps;
+        let _no_grad = tch::no_grad_guard();
+        // libtorch's own ops (attention, LayerNorm, GELU) stay on this thread: an OpenMP team
+        // beside rayon's workers would spin against them on few cores (measured: 10× slower).
+        tch::set_num_threads(1);
+        let table = &self.map_bytes()[self.word.0..][..self.word.1];
+        let mut x = vec![0f32; t * h];
+        for (i, &id) in ids.iter().enumerate() {
+            let row = &mut x[i * h..][..h];
+            quantized::f16_row(table, id as usize, h, row);
+            for ((o, p), ty) in row.iter_mut().zip(&self.pos[i * h..][..h]).zip(&self.type0) {
+                *o += p + ty;
+            }
+        }
+        let mut x = self
+            .eln
+            .forward(&Tensor::from_slice(&x).view([t as i64, h as i64]), h, eps);
+        let nh = c.num_attention_heads as i64;
+        let hd = h as i64 / nh;
+        let scale = 1.0 / (hd as f64).sqrt();
+        let mut tapped = None;
+        for (li, ly) in self.layers.iter().enumerate() {
+            if tap == Some(li) {
+                tapped = Some(pooled(&x)?);
+            }
+            let qkv = ly.qkv.forward(&x, threads)?; // [t, 3h]
+            let heads = qkv.view([t as i64, 3, nh, hd]).permute([1, 2, 0, 3]); // [3, nh, t, hd]
+            let (q, k, v) = (heads.get(0), heads.get(1), heads.get(2));
+            let probs = (q.matmul(&k.transpose(-1, -2)) * scale).softmax(-1, Kind::Float);
+            let ctx = probs
+                .matmul(&v) // [nh, t, hd]
+                .permute([1, 0, 2])
+                .contiguous()
+                .view([t as i64, h as i64]);
+            let a = ly.ao.forward(&ctx, threads)?;
+            x = ly.aln.forward(&(a + &x), h, eps);
+            let f = ly.fi.forward(&x, threads)?.gelu("none");
+            let f = ly.fo.forward(&f, threads)?;
+            x = ly.oln.forward(&(f + &x), h, eps);
+        }
+        if tap == Some(self.layers.len()) {
+            tapped = Some(pooled(&x)?);
+        }
+        Ok((pooled(&x)?, tapped))
+    }
+
+    fn map_bytes(&self) -> &[u8] {
+        self.map.bytes()
+    }
+}
+
+/// Run `f` with file descriptor 2 pointed at /dev/null the first time `notice` is passed
+/// (libtorch prints each deprecation notice once per process); later calls just run `f`.
+/// Serialised, and only around the int8 runtime's loading, before anything is served.
+fn without_stderr<T>(notice: &std::sync::atomic::AtomicBool, f: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::Ordering;
+    use std::sync::Mutex;
+    static LOCK: Mutex<()> = Mutex::new(());
+    if notice.load(Ordering::Acquire) {
+        return f();
+    }
+    let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    notice.store(true, Ordering::Release);
+    // SAFETY: plain fd calls on fds this function owns (the dup) or the process's fd 2; fd 2
+    // is restored before returning, also when `f` panics (the guard's drop).
+    let saved = unsafe { libc::dup(2) };
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null");
+    let (Ok(null), true) = (null, saved >= 0) else {
+        if saved >= 0 {
+            unsafe { libc::close(saved) };
+        }
+        return f();
+    };
+    struct Restore(i32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            unsafe {
+                libc::dup2(self.0, 2);
+                libc::close(self.0);
+            }
+        }
+    }
+    use std::os::fd::AsRawFd;
+    unsafe { libc::dup2(null.as_raw_fd(), 2) };
+    let _restore = Restore(saved);
+    f()
+}
+
+/// The L2-normalised mean over the rows of `x` (`[t, h]`).
+fn pooled(x: &Tensor) -> Result<Vec<f32>> {
+    let mean = x.mean_dim(0, false, Kind::Float);
+    let normed = &mean / mean.norm().clamp_min(1e-12);
+    Vec::<f32>::try_from(normed).map_err(|e| anyhow!("reading the embedding: {e}"))
+}
