@@ -278,6 +278,8 @@ mod tests {
             family: Family::Ongenoegen,
             supports,
             negated: false,
+            from_model: false,
+            weight: 0.0,
         }
     }
 
