@@ -30,6 +30,8 @@ pub struct RawConfig {
     pub encoder_dir: Option<PathBuf>,
     /// Refuse to start without the encoder (instead of running degraded on the sparse model).
     pub require_encoder: Option<bool>,
+    /// Add the model's evidence (phrases the sparse model's decision rests on) to the cues.
+    pub model_cues: Option<bool>,
     /// Encoder runtime: "int8" (int8 linear maps on libtorch), "libtorch" (rust-bert, f32)
     /// or "rust" (the built-in f32 forward pass).
     pub encoder_runtime: Option<String>,
@@ -231,6 +233,8 @@ pub struct Config {
     pub encoder_dir: PathBuf,
     /// Refuse to start without the encoder.
     pub require_encoder: bool,
+    /// Add the model's evidence to the cues (`crate::pipeline::attribution`).
+    pub model_cues: bool,
     /// Which implementation runs the encoder.
     pub encoder_runtime: crate::pipeline::model::encoder::Runtime,
     /// Encoder results kept in memory, keyed by a hash of the text (0: no cache).
@@ -379,6 +383,7 @@ impl RawConfig {
                 "HERKEN_REQUIRE_MODEL" => self.require_model = Some(parse(&k, &v)?),
                 "HERKEN_ENCODER_DIR" => self.encoder_dir = Some(v.into()),
                 "HERKEN_REQUIRE_ENCODER" => self.require_encoder = Some(parse(&k, &v)?),
+                "HERKEN_MODEL_CUES" => self.model_cues = Some(parse(&k, &v)?),
                 "HERKEN_ENCODER_RUNTIME" => self.encoder_runtime = Some(v),
                 "HERKEN_ENCODER_CACHE_ENTRIES" => self.encoder_cache_entries = Some(parse(&k, &v)?),
                 "HERKEN_LEXICON_DIR" => self.lexicon_dir = Some(v.into()),
@@ -673,6 +678,7 @@ impl RawConfig {
                 .encoder_dir
                 .unwrap_or_else(crate::fetch::default_encoder_dir),
             require_encoder: self.require_encoder.unwrap_or(false),
+            model_cues: self.model_cues.unwrap_or(true),
             encoder_runtime: encoder_runtime(self.encoder_runtime.as_deref())?,
             encoder_cache_entries: match self.encoder_cache_entries {
                 Some(n) if n > 1_000_000 => {

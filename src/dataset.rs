@@ -1,6 +1,6 @@
 //! Labelled JSON-lines files: the training corpus (`data/corpus/*.jsonl`) and evaluation sets.
-//! One object per line with at least `text` and `label`; `id`, `channel`, `lang`, `subject`
-//! and `genre` are used when present, other fields are ignored. A malformed line is an error naming the
+//! One object per line with at least `text` and `label`; `id`, `channel`, `lang`, `subject`,
+//! `genre` and `cues` (the phrases a trainer marks, for `herken eval --evidence`) are used when present, other fields are ignored. A malformed line is an error naming the
 //! file, the line and the problem: training and evaluation data must be exactly right.
 
 use std::path::{Path, PathBuf};
@@ -22,6 +22,9 @@ pub struct Example {
     pub lang: Option<String>,
     /// The genre (the form of the text, one of [`GENRES`]), if the file says one.
     pub genre: Option<&'static str>,
+    /// The phrases a trainer marks as the evidence (the file's `cues`: exact substrings of
+    /// the text), if the file has them. Only ever measured against, never learned from.
+    pub marked: Option<Vec<String>>,
 }
 
 /// The genres of the corpus: the *form* of a text, never its label. Every genre holds every
@@ -89,6 +92,8 @@ struct Line {
     subject: Option<String>,
     #[serde(default)]
     genre: Option<String>,
+    #[serde(default)]
+    cues: Option<Vec<String>>,
 }
 
 /// Read one labelled file.
@@ -142,6 +147,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<Example>> {
             label,
             lang: l.lang,
             genre,
+            marked: l.cues,
         });
     }
     Ok(out)
@@ -200,6 +206,20 @@ mod tests {
         assert_eq!(ex[0].message.id, "t:1");
         assert_eq!(ex[1].message.id, "x");
         assert_eq!(ex[0].genre, None);
+        assert_eq!(ex[0].marked, None);
+    }
+
+    #[test]
+    fn marked_phrases_are_read_from_cues() {
+        let ex = parse(
+            "t",
+            br#"{"text":"lamp kapot","label":"melding","cues":["lamp kapot"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ex[0].marked.as_deref(),
+            Some(&["lamp kapot".to_string()][..])
+        );
     }
 
     #[test]

@@ -93,7 +93,12 @@ fn addition_re() -> &'static regex::Regex {
 
 /// What repeat detection needs to know of a classified message, from its cues.
 fn facts(c: &Classification, text: &str, signature: &Signature) -> Facts {
-    let has = |f: Family| c.cues.iter().any(|x| x.family == f && !x.negated);
+    // The lexicon's cues: the model's evidence carries a family, but no claim of its kind.
+    let has = |f: Family| {
+        c.cues
+            .iter()
+            .any(|x| x.family == f && !x.negated && !x.from_model)
+    };
     let unhappy = [
         Family::Ongenoegen,
         Family::Proces,
@@ -273,7 +278,11 @@ impl Recognizer {
             None => Router::builtin(),
         };
         Ok(Recognizer {
-            pipeline: Pipeline::new(lexicon, scorer, config.decide.clone()),
+            pipeline: Pipeline::new(lexicon, scorer, config.decide.clone()).with_attribution(
+                config
+                    .model_cues
+                    .then(crate::pipeline::attribution::AttributionOptions::default),
+            ),
             router,
             max_text_chars: config.max_text_chars,
             status,
@@ -316,7 +325,7 @@ impl Recognizer {
         let families: BTreeSet<Family> = o
             .cues
             .iter()
-            .filter(|c| !c.negated)
+            .filter(|c| !c.negated && !c.from_model)
             .map(|c| c.family)
             .collect();
         let lang = o.language;

@@ -192,7 +192,8 @@ pub fn outcome_json(o: &Outcome) -> serde_json::Value {
         "model": o.model,
         "cues": o.cues.iter().map(|c| json!({
             "start": c.start, "end": c.end, "text": c.text, "family": c.family,
-            "supports": c.supports, "negated": c.negated,
+            "supports": c.supports, "negated": c.negated, "from_model": c.from_model,
+            "weight": c.weight,
         })).collect::<Vec<_>>(),
     })
 }
@@ -258,13 +259,22 @@ pub fn render(text: &str, o: &Outcome, color: bool) -> String {
     s.push_str("\n\ncues:\n");
     for c in &o.cues {
         s.push_str(&format!(
-            "  {:>5}..{:<5} {:<28} {:<12} → {}{}\n",
+            "  {:>5}..{:<5} {:<28} {:<12} → {:<10} {}{}\n",
             c.start,
             c.end,
             format!("{:?}", c.text),
             c.family.as_str(),
             c.supports,
-            if c.negated { " (negated)" } else { "" }
+            if c.weight != 0.0 {
+                format!("{:+.2}", c.weight)
+            } else {
+                String::new()
+            },
+            match (c.negated, c.from_model) {
+                (true, _) => " (negated)",
+                (_, true) => " (model)",
+                _ => "",
+            }
         ));
     }
     s.push_str(&format!(

@@ -1,7 +1,8 @@
 //! `herken eval`: score a labelled file with the configured pipeline (and, with `--compare`,
 //! the frozen encoder, the encoder head alone, the sparse model alone and the lexicon alone
 //! beside it), per label, language and genre, with the errors listed by genre; or, with
-//! `--cross-genre`, train without each genre of the corpus in turn and score it.
+//! `--cross-genre`, train without each genre of the corpus in turn and score it. With
+//! `--evidence`, the cues are scored against the phrases a trainer marked (the file's `cues`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,11 @@ pub struct EvalArgs {
     /// List every misclassified message with its explanation.
     #[arg(long)]
     pub errors: bool,
+    /// Also score the cues against the phrases a trainer marked (the file's `cues` field):
+    /// recall, precision and coverage per label and language, and the marked phrases no cue
+    /// overlaps. Lines without `cues` are skipped and counted.
+    #[arg(long)]
+    pub evidence: bool,
     /// Also score the frozen encoder (when the model's is fine-tuned), the encoder head alone,
     /// the sparse model alone and the lexicon alone, side by side.
     #[arg(long)]
@@ -69,6 +75,13 @@ struct Run {
     by_lang: Vec<(String, Metrics)>,
     by_genre: Vec<(String, Metrics)>,
     errors: Vec<serde_json::Value>,
+    /// Per example with marked phrases: its index, the predicted label, the language and the cues.
+    evidence: Vec<(
+        usize,
+        herken::Label,
+        String,
+        Vec<herken::pipeline::types::Cue>,
+    )>,
 }
 
 /// Add `s` to the group named `key`.
@@ -88,7 +101,8 @@ fn score(
     let mut langs: Vec<(String, Vec<Scored>)> = Vec::new();
     let mut genres: Vec<(String, Vec<Scored>)> = Vec::new();
     let mut errors = Vec::new();
-    for ex in examples {
+    let mut evidence = Vec::new();
+    for (i, ex) in examples.iter().enumerate() {
         let o = recognizer.classify(&ex.message)?;
         let s = Scored {
             gold: ex.label,
@@ -101,6 +115,9 @@ fn score(
             .clone()
             .unwrap_or_else(|| o.language.as_str().to_string());
         group(&mut langs, &lang, s);
+        if ex.marked.is_some() {
+            evidence.push((i, o.label, lang.clone(), o.cues.clone()));
+        }
         if let Some(g) = ex.genre {
             group(&mut genres, g, s);
         }
@@ -132,6 +149,7 @@ fn score(
         by_lang: finish(langs),
         by_genre: finish(genres),
         errors,
+        evidence,
     })
 }
 
@@ -191,6 +209,28 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         runs.push(score(&baseline, &examples, "cues-only")?);
     }
     let main = &runs[0];
+    let evidence = args.evidence.then(|| {
+        let items: Vec<eval::evidence::Item> = main
+            .evidence
+            .iter()
+            .map(|(i, predicted, lang, cues)| {
+                let ex = &examples[*i];
+                eval::evidence::Item {
+                    id: &ex.message.id,
+                    text: &ex.message.text,
+                    gold: ex.label,
+                    predicted: *predicted,
+                    lang,
+                    marked: ex.marked.as_deref().unwrap_or(&[]),
+                    cues,
+                }
+            })
+            .collect();
+        (
+            eval::evidence::report(&items),
+            examples.len() - main.evidence.len(),
+        )
+    });
     if args.json {
         let m = &main.metrics;
         let mut out = json!({
@@ -218,6 +258,21 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         });
         if args.errors {
             out["errors"] = json!(main.errors);
+        }
+        if let Some((r, skipped)) = &evidence {
+            let counts = |c: &eval::evidence::Counts| {
+                json!({
+                    "messages": c.messages, "phrases": c.marked, "recall": c.recall(),
+                    "precision": c.precision(), "coverage": c.coverage(), "counts": c,
+                })
+            };
+            out["evidence"] = json!({
+                "skipped_without_cues": skipped,
+                "all": counts(&r.all),
+                "by_label": r.by_label.iter().map(|(k, c)| (k.clone(), counts(c))).collect::<serde_json::Map<_, _>>(),
+                "by_lang": r.by_lang.iter().map(|(k, c)| (k.clone(), counts(c))).collect::<serde_json::Map<_, _>>(),
+                "misses": r.misses,
+            });
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
@@ -307,6 +362,9 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
             "\n{} misclassified; --errors lists them with their explanations",
             main.errors.len()
         );
+    }
+    if let Some((r, skipped)) = &evidence {
+        println!("\n{}", eval::evidence::render(r, *skipped));
     }
     Ok(ExitCode::SUCCESS)
 }

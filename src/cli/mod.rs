@@ -6,6 +6,7 @@ mod corpus;
 mod corrections;
 mod eval;
 mod key;
+mod lexicon;
 mod load;
 mod model;
 mod purge;
@@ -87,6 +88,8 @@ pub enum Command {
     Sequences(sequences::SequencesArgs),
     /// The labelled corpus: counts per genre × label, language, channel and length.
     Corpus(corpus::CorpusArgs),
+    /// The lexicon: mine the corpus for candidate phrases to review.
+    Lexicon(lexicon::LexiconArgs),
     /// Load a running server with Classify calls and report throughput and latency.
     Load(load::LoadArgs),
     /// Practise recognising complaints in the terminal: the exercise sets of the Oefenen page,
@@ -206,6 +209,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Purge(a) => purge::run(a, &config),
         Command::Corrections(a) => corrections::run(a, &config),
         Command::Corpus(a) => corpus::run(a),
+        Command::Lexicon(a) => lexicon::run(a, &config),
         Command::Sequences(a) => sequences::main(a, &config),
         Command::Load(a) => load::run(a),
         Command::Quiz(a) => quiz::run(a),

@@ -64,6 +64,26 @@ pub struct Decision {
     pub satisfaction_reminder: String,
     /// For an overig about another body or a claim for damages: where it belongs.
     pub referral: Option<Referral>,
+    /// The label in second place (the other label of a doubt).
+    pub runner_up: Label,
+    /// Whether the repeated-melding rule made it a klacht.
+    pub promoted: bool,
+}
+
+impl Decision {
+    /// Word the explanation again for other `cues` (with the model's evidence added, say).
+    pub fn explain_again(&mut self, cues: &[Cue], lang: Lang, lexicon: &Lexicon) {
+        self.explanation = explain(
+            self.label,
+            self.runner_up,
+            self.needs_clarification,
+            self.promoted,
+            self.referral.as_ref(),
+            cues,
+            lang,
+            lexicon,
+        );
+    }
 }
 
 /// The workshop's rule *"herhaalde melding is vaak een klacht"* on scores: the probability of
@@ -97,7 +117,7 @@ fn counting_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
         regex::Regex::new(
-            r"(?i)^(?:voor de .+ keer|al .+ keer|al \S+x|zoveelste keer|meerdere keren|for the .+ time|already (?:twice|.+ times)|twice|several times)$",
+            r"(?i)^(?:voor de .+ keer|al .+ keer|al \S+x|zoveelste keer|meerdere keren|for the .+ time|already (?:twice|.+ times)|twice|several times|\S+ keer|\S+ melding|\S+ time|\S+ times (?:now|already)|vorig\S* \S+ ook|nog steeds|steeds \S+)$",
         )
         .expect("counting pattern compiles")
     })
@@ -242,6 +262,8 @@ pub fn decide(
         explanation,
         satisfaction_reminder,
         referral,
+        runner_up,
+        promoted,
     }
 }
 
@@ -257,6 +279,8 @@ mod tests {
             family,
             supports,
             negated: false,
+            from_model: false,
+            weight: 0.0,
         }
     }
 

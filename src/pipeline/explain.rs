@@ -115,6 +115,63 @@ pub fn question(a: Label, b: Label, lang: Lang) -> String {
     s.to_string()
 }
 
+/// How a cue the model found is named in a sentence read aloud.
+fn model_phrase(text: &str, lang: Lang) -> String {
+    match lang {
+        Lang::Nl => format!("volgens het model (\"{text}\")"),
+        Lang::En => format!("according to the model (\"{text}\")"),
+    }
+}
+
+/// Up to three pieces of evidence for `label`, strongest first: lexicon cues grouped by
+/// family (the family named, its strongest cue quoted) and cues the model found, each on its
+/// own. Ranked by the cues' weight (their share of the model's log-odds of the label)
+/// when the pipeline computed it, whichever source found them; else by the families' prior
+/// weight times their number of cues.
+fn strongest_evidence(label: Label, cues: &[Cue], lang: Lang, lexicon: &Lexicon) -> Vec<String> {
+    let backing: Vec<&Cue> = cues
+        .iter()
+        .filter(|c| c.supports == label && !c.negated)
+        .collect();
+    let weighted = backing.iter().any(|c| c.weight != 0.0);
+    // (rank, family or None for a model cue, the cue quoted)
+    let mut items: Vec<(f32, Option<Family>, &Cue)> = Vec::new();
+    for c in &backing {
+        if c.from_model {
+            items.push((c.weight, None, c));
+            continue;
+        }
+        let w = if weighted {
+            c.weight
+        } else {
+            lexicon.family(c.family).weight
+        };
+        match items.iter_mut().find(|(_, f, _)| *f == Some(c.family)) {
+            Some(entry) => {
+                entry.0 += w;
+                if weighted && c.weight > entry.2.weight {
+                    entry.2 = c;
+                }
+            }
+            None => items.push((w, Some(c.family), c)),
+        }
+    }
+    items.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Evidence the model weighs against the label is not quoted for it, unless there is no
+    // other.
+    if weighted && items.iter().any(|i| i.0 > 0.0) {
+        items.retain(|i| i.0 > 0.0);
+    }
+    items
+        .iter()
+        .take(3)
+        .map(|(_, f, c)| match f {
+            Some(f) => format!("{} (\"{}\")", lexicon.family(*f).name(lang), c.text),
+            None => model_phrase(&c.text, lang),
+        })
+        .collect()
+}
+
 /// The explanation: the label with its strongest evidence (or the referral), and the doubt.
 #[allow(clippy::too_many_arguments)]
 pub fn explain(
@@ -127,20 +184,7 @@ pub fn explain(
     lang: Lang,
     lexicon: &Lexicon,
 ) -> String {
-    // Strongest families that support the label: weight × number of cues, first cue quoted.
-    let mut families: Vec<(Family, f32, &str)> = Vec::new();
-    for c in cues.iter().filter(|c| c.supports == label && !c.negated) {
-        match families.iter_mut().find(|(f, _, _)| *f == c.family) {
-            Some(entry) => entry.1 += lexicon.family(c.family).weight,
-            None => families.push((c.family, lexicon.family(c.family).weight, c.text.as_str())),
-        }
-    }
-    families.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let evidence: Vec<String> = families
-        .iter()
-        .take(3)
-        .map(|(f, _, t)| format!("{} (\"{}\")", lexicon.family(*f).name(lang), t))
-        .collect();
+    let evidence = strongest_evidence(label, cues, lang, lexicon);
     let head = match lang {
         Lang::Nl => format!("Dit lijkt {}", label_phrase(label, lang)),
         Lang::En => {

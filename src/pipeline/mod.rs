@@ -9,10 +9,13 @@
 //! - [`cues`]: lexicon phrases with family and supported label.
 //! - [`model`]: calibrated scores for the five labels.
 //! - [`decide`]: label, confidence, clarification, referral; [`explain`] words them.
+//! - [`attribution`]: the phrases the decision rests on, from the sparse model, as cues
+//!   beside the lexicon's; the explanation is worded again with them.
 //!
 //! Stages do not call each other; [`Pipeline`] runs them in order and maps cue offsets from
 //! the evidence text back to the original text.
 
+pub mod attribution;
 pub mod cues;
 pub mod decide;
 pub mod explain;
@@ -82,6 +85,7 @@ pub struct Pipeline {
     lexicon: Lexicon,
     scorer: Box<dyn Scorer>,
     options: DecideOptions,
+    attribution: Option<attribution::AttributionOptions>,
 }
 
 impl Pipeline {
@@ -96,7 +100,15 @@ impl Pipeline {
             lexicon,
             scorer,
             options,
+            attribution: Some(attribution::AttributionOptions::default()),
         }
+    }
+
+    /// The same pipeline with other settings for the model's evidence (`None`: lexicon cues
+    /// only).
+    pub fn with_attribution(mut self, opts: Option<attribution::AttributionOptions>) -> Pipeline {
+        self.attribution = opts;
+        self
     }
 
     /// The lexicon.
@@ -120,7 +132,7 @@ impl Pipeline {
         let (scores, sketch) = self
             .scorer
             .score_with_sketch(&analysis.model_input(message));
-        let decision = decide::decide(
+        let mut decision = decide::decide(
             scores,
             &analysis.cues,
             &message.text,
@@ -128,9 +140,19 @@ impl Pipeline {
             &self.lexicon,
             &self.options,
         );
+        // The model's evidence for the label decided, beside the lexicon's, and the
+        // explanation worded again to quote the strongest of both.
+        let cues = match (self.scorer.sparse(), &self.attribution) {
+            (Some(sparse), Some(opts)) => {
+                let cues = attribution::attribute(sparse, &analysis, message, decision.label, opts);
+                decision.explain_again(&cues, analysis.lang, &self.lexicon);
+                cues
+            }
+            _ => analysis.cues,
+        };
         Classification {
             lang: analysis.lang,
-            cues: analysis.cues,
+            cues,
             decision,
             model: self.scorer.id().to_string(),
             evidence: analysis.normalized.text,
@@ -171,6 +193,8 @@ pub fn analyse(lexicon: &Lexicon, message: &Message) -> Analysis {
                 family: c.family,
                 supports: c.supports,
                 negated: c.negated,
+                from_model: false,
+                weight: 0.0,
             })
         })
         .collect();

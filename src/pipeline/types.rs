@@ -131,6 +131,15 @@ pub struct Cue {
     pub supports: Label,
     /// Inside a negation ("geen klacht"): shown, but not counted as support.
     pub negated: bool,
+    /// Found by the model (`crate::pipeline::attribution`), not by a lexicon phrase: its
+    /// family is the nearest lexicon family of the label it supports.
+    #[serde(default)]
+    pub from_model: bool,
+    /// Its share of the log-odds of the chosen label on the sparse model, for a cue
+    /// that backs that label (0 for other cues, or when there is no sparse model): what the
+    /// explanation ranks the evidence by.
+    #[serde(default)]
+    pub weight: f32,
 }
 
 /// A probability (or score) per label, in [`Label::ALL`] order.

@@ -213,6 +213,7 @@ pub fn response_to_pb(
                 family: c.family.as_str().to_string(),
                 supports: label_to_pb(c.supports) as i32,
                 negated: c.negated,
+                from_model: c.from_model,
             })
             .collect(),
         repeat: Some(pb::Repeat {

@@ -234,6 +234,12 @@ impl Store {
                 .unwrap_or_default()
                 .iter()
                 .filter(|c| !c.get("negated").and_then(|n| n.as_bool()).unwrap_or(false))
+                // Complaint themes are the lexicon's families; the model's evidence is not one.
+                .filter(|c| {
+                    !c.get("from_model")
+                        .and_then(|n| n.as_bool())
+                        .unwrap_or(false)
+                })
                 .filter_map(|c| c.get("family").and_then(|f| f.as_str()).map(String::from))
                 .collect();
             items.push(QueueRow {

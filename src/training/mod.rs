@@ -16,6 +16,7 @@ pub mod embed_cache;
 pub mod encoder;
 #[cfg(feature = "libtorch")]
 pub mod finetune;
+pub mod mine;
 
 use std::collections::BTreeMap;
 use std::path::Path;

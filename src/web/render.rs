@@ -191,7 +191,11 @@ pub fn highlight(text: &str, cues: &[Cue]) -> String {
     let close = |c: &Cue| {
         format!(
             "<span class=\"sr\"> ({}{})</span></mark>",
-            c.family.as_str(),
+            if c.from_model {
+                "volgens het model"
+            } else {
+                c.family.as_str()
+            },
             if c.negated { ", ontkend" } else { "" }
         )
     };
@@ -214,6 +218,12 @@ pub fn highlight(text: &str, cues: &[Cue]) -> String {
         out.push_str(&piece(at, c.start));
         at = c.start;
         let fam = c.family.as_str();
+        if c.from_model {
+            // The model's evidence: its own mark, whatever the nearest family.
+            out.push_str("<mark class=\"cue f-model\" title=\"volgens het model\">");
+            open.push(c);
+            continue;
+        }
         let _ = write!(
             out,
             "<mark class=\"cue f-{fam}{}\" title=\"{fam}{}\">",
@@ -254,13 +264,21 @@ pub fn highlight_spans(text: &str, spans: &[(usize, usize)]) -> String {
 
 /// The legend of the families present in `cues`.
 pub fn legend(cues: &[Cue]) -> String {
-    let mut fams: Vec<Family> = cues.iter().map(|c| c.family).collect();
+    let mut fams: Vec<Family> = cues
+        .iter()
+        .filter(|c| !c.from_model)
+        .map(|c| c.family)
+        .collect();
     fams.sort();
     fams.dedup();
-    if fams.is_empty() {
+    let model = cues.iter().any(|c| c.from_model);
+    if fams.is_empty() && !model {
         return "<p class=\"muted\">Geen signaalwoorden gevonden.</p>".into();
     }
     let mut h = String::from("<ul class=\"legend\" aria-label=\"Legenda van de signalen\">");
+    if model {
+        h.push_str("<li><span class=\"swatch f-model\" aria-hidden=\"true\"></span><strong>model</strong> woorden waar het model zwaar op leunt, ook zonder signaalwoord in de woordenlijst</li>");
+    }
     for f in fams {
         let _ = write!(
             h,
@@ -633,6 +651,8 @@ mod tests {
             family,
             supports: Label::Klacht,
             negated: false,
+            from_model: false,
+            weight: 0.0,
         }
     }
 

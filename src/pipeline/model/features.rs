@@ -87,15 +87,123 @@ impl Group {
 
 /// Lower-cased word tokens (letters and digits; digits collapsed to `0`).
 pub fn tokens(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            w.chars()
-                .flat_map(char::to_lowercase)
-                .map(|c| if c.is_ascii_digit() { '0' } else { c })
-                .collect()
-        })
+    token_spans(text)
+        .into_iter()
+        .map(|(s, e)| token_form(&text[s..e]))
         .collect()
+}
+
+/// A word as a feature sees it: lower-cased, digits collapsed to `0`.
+fn token_form(w: &str) -> String {
+    w.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect()
+}
+
+/// Byte spans of the word tokens of `text` (maximal runs of letters and digits), in order:
+/// the tokens of [`tokens`], where they are.
+pub fn token_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+/// The character n-grams (3 to 5) of a token, padded with `<` and `>`.
+fn char_ngrams(t: &str, mut each: impl FnMut(&str)) {
+    let padded: Vec<char> = std::iter::once('<')
+        .chain(t.chars())
+        .chain(std::iter::once('>'))
+        .collect();
+    let mut s = String::new();
+    for n in 3..=5 {
+        if padded.len() < n {
+            break;
+        }
+        for w in padded.windows(n) {
+            s.clear();
+            s.extend(w.iter());
+            each(&s);
+        }
+    }
+}
+
+/// One word token of the evidence text and the features of the text groups (words, bigrams,
+/// character n-grams) it brings, with the values [`extract`] gives them (a bigram's value is
+/// split between its two words). Summed over all tokens they are exactly the text groups of
+/// [`extract`]: a linear model's logits decompose over the words, which is what attribution
+/// (`crate::pipeline::attribution`) uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenFeatures {
+    /// Byte start in the text.
+    pub start: usize,
+    /// Byte end (exclusive).
+    pub end: usize,
+    /// Feature indices with values (an index may occur more than once).
+    pub feats: Vec<(u32, f32)>,
+}
+
+/// The per-word decomposition of the text groups of [`extract`] for `text`.
+pub fn token_features(text: &str, dim_bits: u32) -> Vec<TokenFeatures> {
+    let mask = (1u64 << dim_bits) - 1;
+    let spans = token_spans(text);
+    let toks: Vec<String> = spans
+        .iter()
+        .map(|&(s, e)| token_form(&text[s..e]))
+        .collect();
+    // Group norms as `Group::flush` computes them: every entry has value 1.
+    let n_words = toks.len();
+    let n_bigrams = n_words.saturating_sub(1);
+    let mut n_chars = 0usize;
+    for t in &toks {
+        char_ngrams(t, |_| n_chars += 1);
+    }
+    let unit = |n: usize, scale: f32| {
+        if n == 0 {
+            0.0
+        } else {
+            scale / (n as f32).sqrt()
+        }
+    };
+    let (w_val, b_val, c_val) = (unit(n_words, 1.0), unit(n_bigrams, 0.7), unit(n_chars, 1.0));
+    let idx = |k: u64| (k & mask) as u32;
+    let mut out: Vec<TokenFeatures> = spans
+        .iter()
+        .map(|&(start, end)| TokenFeatures {
+            start,
+            end,
+            feats: Vec::new(),
+        })
+        .collect();
+    for (i, t) in toks.iter().enumerate() {
+        out[i].feats.push((idx(key(&[b"w", t.as_bytes()])), w_val));
+        if i + 1 < toks.len() {
+            let b = idx(key(&[b"b", t.as_bytes(), toks[i + 1].as_bytes()]));
+            out[i].feats.push((b, b_val / 2.0));
+            out[i + 1].feats.push((b, b_val / 2.0));
+        }
+        let feats = &mut out[i].feats;
+        char_ngrams(t, |g| feats.push((idx(key(&[b"c", g.as_bytes()])), c_val)));
+    }
+    out
+}
+
+/// The index of the count feature of cue family `f` in a space of `2^dim_bits`.
+pub fn family_feature(f: Family, dim_bits: u32) -> u32 {
+    (key(&[b"f", f.as_str().as_bytes()]) & ((1u64 << dim_bits) - 1)) as u32
 }
 
 /// Extract the features of `input` into a vector of dimension `2^dim_bits`.
@@ -112,19 +220,7 @@ pub fn extract(input: &ModelInput<'_>, dim_bits: u32) -> SparseVec {
         if i + 1 < toks.len() {
             bigrams.add(key(&[b"b", t.as_bytes(), toks[i + 1].as_bytes()]), 1.0);
         }
-        let padded: Vec<char> = std::iter::once('<')
-            .chain(t.chars())
-            .chain(std::iter::once('>'))
-            .collect();
-        for n in 3..=5 {
-            if padded.len() < n {
-                break;
-            }
-            for w in padded.windows(n) {
-                let s: String = w.iter().collect();
-                chars.add(key(&[b"c", s.as_bytes()]), 1.0);
-            }
-        }
+        char_ngrams(t, |s| chars.add(key(&[b"c", s.as_bytes()]), 1.0));
     }
     words.flush(mask, 1.0, &mut out);
     bigrams.flush(mask, 0.7, &mut out);
@@ -141,10 +237,7 @@ pub fn extract(input: &ModelInput<'_>, dim_bits: u32) -> SparseVec {
     let c = |f: Family| fc[f.index()] as f32;
     for f in Family::ALL {
         if c(f) > 0.0 {
-            out.push((
-                (key(&[b"f", f.as_str().as_bytes()]) & mask) as u32,
-                (1.0 + c(f)).ln(),
-            ));
+            out.push((family_feature(f, dim_bits), (1.0 + c(f)).ln()));
         }
     }
     let about_public_space = c(Family::Object) + c(Family::Situatie) > 0.0;
@@ -230,6 +323,43 @@ mod tests {
         let counts = [0; Family::ALL.len()];
         let v = extract(&input("", &counts), 18);
         assert!(v.idx.len() >= 3);
+    }
+
+    #[test]
+    fn token_features_sum_to_the_text_groups_of_extract() {
+        let counts = [0; Family::ALL.len()];
+        let text = "Ik heb het al gemeld, de lamp is nog steeds kapot! Café 12b.";
+        let bits = 18;
+        // The text groups alone: extract minus extract of an empty text (same facts, but
+        // "short" and the empty text's own features removed), so compare on the text keys.
+        let full = extract(&input(text, &counts), bits);
+        let mut summed: std::collections::BTreeMap<u32, f32> = Default::default();
+        for t in token_features(text, bits) {
+            for (i, v) in t.feats {
+                *summed.entry(i).or_default() += v;
+            }
+        }
+        assert!(!summed.is_empty());
+        for (i, v) in &summed {
+            let pos = full
+                .idx
+                .iter()
+                .position(|x| x == i)
+                .expect("feature present");
+            assert!(
+                (full.val[pos] - v).abs() < 1e-4,
+                "feature {i}: {} vs {v}",
+                full.val[pos]
+            );
+        }
+        // Every token's span is the word in the text.
+        let words: Vec<&str> = token_features(text, bits)
+            .iter()
+            .map(|t| &text[t.start..t.end])
+            .collect();
+        assert_eq!(words[0], "Ik");
+        assert_eq!(words[words.len() - 2], "Café");
+        assert_eq!(tokens(text).len(), words.len());
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub trait Scorer: Send + Sync + std::fmt::Debug {
     ) -> (LabelScores, Option<encoder::SketchSource>) {
         (self.score(input), None)
     }
+    /// The sparse model behind this scorer, if there is one: what evidence from the model
+    /// (`crate::pipeline::attribution`) is computed on, the encoder being too costly per phrase.
+    fn sparse(&self) -> Option<&SparseScorer> {
+        None
+    }
 }
 
 /// The lexicon as logits: each non-negated cue adds its family's weight (from families.toml)
@@ -73,6 +78,13 @@ impl CuePrior {
             }),
             strength,
         }
+    }
+
+    /// The label `family` supports and its weight times the strength: what one step of
+    /// `ln(1 + count)` adds to that label's logit.
+    pub fn family(&self, family: Family) -> (Label, f32) {
+        let (label, w) = self.weights[family.index()];
+        (label, w * self.strength)
     }
 
     /// The prior's logits for a message with these family counts.
@@ -123,11 +135,24 @@ impl SparseScorer {
     pub fn features(&self, input: &ModelInput<'_>) -> SparseVec {
         features::extract(input, self.model.dim_bits)
     }
+
+    /// The trained model.
+    pub fn model(&self) -> &SparseModel {
+        &self.model
+    }
+
+    /// The lexicon prior it adds to its logits.
+    pub fn prior(&self) -> &CuePrior {
+        &self.prior
+    }
 }
 
 impl Scorer for SparseScorer {
     fn id(&self) -> &str {
         &self.id
+    }
+    fn sparse(&self) -> Option<&SparseScorer> {
+        Some(self)
     }
     fn score(&self, input: &ModelInput<'_>) -> LabelScores {
         self.model.predict(
@@ -234,6 +259,9 @@ impl EncoderScorer {
 impl Scorer for EncoderScorer {
     fn id(&self) -> &str {
         &self.id
+    }
+    fn sparse(&self) -> Option<&SparseScorer> {
+        Some(&self.sparse)
     }
     fn score(&self, input: &ModelInput<'_>) -> LabelScores {
         self.score_with_sketch(input).0

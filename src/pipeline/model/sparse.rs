@@ -145,6 +145,12 @@ impl SplitMix {
 }
 
 impl SparseModel {
+    /// The weights of feature `idx`, one per label in [`Label::ALL`] order.
+    pub fn row(&self, idx: u32) -> [f32; L] {
+        let base = idx as usize * L;
+        std::array::from_fn(|k| self.weights.get(base + k).copied().unwrap_or(0.0))
+    }
+
     /// Raw (uncalibrated) logits: `offset` (the lexicon prior) + bias + weights · x.
     pub fn logits(&self, x: &SparseVec, offset: &LabelScores) -> LabelScores {
         let mut out: LabelScores = std::array::from_fn(|k| self.bias[k] + offset[k]);

@@ -1,5 +1,8 @@
 //! Evaluation: per-label precision, recall and F1, macro-F1, accuracy, the confusion matrix
-//! and the expected calibration error, for `herken eval` and for training's held-out split.
+//! and the expected calibration error, for `herken eval` and for training's held-out split;
+//! and, in [`evidence`], how well the cues match the phrases a trainer marks.
+
+pub mod evidence;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,728 @@
+//! Evidence from the model: the words a decision rests on, also where the lexicon has no
+//! phrase for them.
+//!
+//! Computed on the sparse model (the encoder is too costly to run once per phrase), for the
+//! label the pipeline chose:
+//! 1. **Per word**, its share of the label's log-odds (log p(label) / p(any other), which
+//!    unlike the probability does not saturate in a message that is certain anyway): the
+//!    sparse model is linear in its features, and its text features (words, word pairs,
+//!    character n-grams) decompose exactly over the words ([`features::token_features`]); a
+//!    word's share is the sum of its features' values times the gradient of the log-odds with
+//!    respect to them (gradient × input).
+//! 2. **Phrases**: windows of 1 to [`AttributionOptions::max_words`] words inside one clause
+//!    (no punctuation or line break between them), with positive words at both ends, ranked
+//!    by their words' share over the square root of their length; a clause that already holds
+//!    a cue backing the label gets none.
+//! 3. **Checked by leaving it out**: a phrase becomes a cue only when leaving it out of the
+//!    text lowers the label's log-odds on the sparse model by at least
+//!    [`AttributionOptions::min_drop`]; at most [`AttributionOptions::max_checks`] such
+//!    re-scorings per message, so the cost is bounded (a few feature extractions, microseconds
+//!    beside the encoder's milliseconds).
+//!
+//! The cues it makes have `from_model` set, support the label, and carry the label's broadest
+//! lexicon family ([`model_family`]). Every cue that backs the label also gets a `weight`: the
+//! share of its words plus, for a lexicon cue, its share of its family's count feature and of
+//! the lexicon prior. The explanation quotes the cues with the highest weight, whichever source
+//! found them.
+
+use crate::domain::{Label, Message};
+use crate::pipeline::model::features::{self, ModelInput};
+use crate::pipeline::model::SparseScorer;
+use crate::pipeline::types::{Cue, Family, LabelScores};
+use crate::pipeline::Analysis;
+
+/// Settings of the attribution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributionOptions {
+    /// Most model cues per message (fewer for short messages: one per
+    /// [`AttributionOptions::words_per_cue`] words, at least one).
+    pub max_cues: usize,
+    /// Words of evidence text per model cue.
+    pub words_per_cue: usize,
+    /// Longest phrase, in words.
+    pub max_words: usize,
+    /// Shortest phrase, in words: one word alone is seldom what a trainer points at.
+    pub min_words: usize,
+    /// Least share of the label's log-odds of a phrase's words, over the square root of its
+    /// length.
+    pub min_score: f32,
+    /// Least drop in the label's log-odds when the phrase is left out.
+    pub min_drop: f32,
+    /// Most phrases checked by leaving them out, per message.
+    pub max_checks: usize,
+    /// Messages with more words than this get no model cues (the per-word pass is linear in
+    /// the length, but a bound is a bound).
+    pub max_text_words: usize,
+    /// Whether a clause that already holds a cue backing the label gets none.
+    pub skip_backed: bool,
+}
+
+impl Default for AttributionOptions {
+    fn default() -> Self {
+        AttributionOptions {
+            max_cues: 3,
+            words_per_cue: 15,
+            max_words: 4,
+            min_words: 2,
+            min_score: 0.6,
+            min_drop: 0.2,
+            max_checks: 6,
+            max_text_words: 2000,
+            skip_backed: true,
+        }
+    }
+}
+
+/// The lexicon family a model cue for `label` carries: the label's broadest family.
+pub fn model_family(label: Label) -> Family {
+    match label {
+        Label::Klacht => Family::Ongenoegen,
+        Label::Melding => Family::Situatie,
+        Label::Bezwaar => Family::Besluit,
+        Label::Raadsadres => Family::Raad,
+        Label::Overig => Family::Vraag,
+    }
+}
+
+/// A word of the evidence text and its share of the label's log-odds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WordScore {
+    /// Byte start in the evidence text.
+    pub start: usize,
+    /// Byte end (exclusive).
+    pub end: usize,
+    /// Its share of the label's log-odds (natural log; positive: for the label).
+    pub score: f32,
+}
+
+/// The sparse model's raw logits for `input`.
+fn logits(sparse: &SparseScorer, input: &ModelInput<'_>) -> LabelScores {
+    sparse.model().logits(
+        &sparse.features(input),
+        &sparse.prior().logits(input.family_counts),
+    )
+}
+
+/// The calibrated log-odds of `label`: `(z_label - logsumexp of the others' z) / T`. Unlike
+/// the probability it does not saturate, so a phrase still counts in a message that is
+/// certain without it.
+fn log_odds(z: &LabelScores, label: usize, temperature: f32) -> f32 {
+    let others = z
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| *k != label)
+        .map(|(_, v)| *v);
+    let max = others.clone().fold(f32::NEG_INFINITY, f32::max);
+    let lse = max + others.map(|v| (v - max).exp()).sum::<f32>().ln();
+    (z[label] - lse) / temperature.max(1e-3)
+}
+
+/// The gradient of the label's log-odds with respect to a feature with weights `row`:
+/// `(row[label] - Σ q·row) / T`, q the softmax of the other labels' logits.
+struct Gradient {
+    /// The probabilities of the other labels among themselves (0 at `label`).
+    others: LabelScores,
+    label: usize,
+    temperature: f32,
+}
+
+impl Gradient {
+    fn of(&self, row: &[f32; Label::COUNT]) -> f32 {
+        let mean: f32 = row.iter().zip(&self.others).map(|(w, q)| w * q).sum();
+        (row[self.label] - mean) / self.temperature.max(1e-3)
+    }
+}
+
+fn gradient(sparse: &SparseScorer, input: &ModelInput<'_>, label: Label) -> Gradient {
+    let z = logits(sparse, input);
+    let t = sparse.model().temperature;
+    let mut rest = z;
+    rest[label.index()] = f32::NEG_INFINITY;
+    let mut others = crate::pipeline::model::sparse::softmax(&rest, t);
+    others[label.index()] = 0.0;
+    Gradient {
+        others,
+        label: label.index(),
+        temperature: t,
+    }
+}
+
+/// Every word's share of the log-odds of `label` on the sparse model.
+pub fn word_scores(sparse: &SparseScorer, input: &ModelInput<'_>, label: Label) -> Vec<WordScore> {
+    let g = gradient(sparse, input, label);
+    word_scores_with(sparse, input.text, &g)
+}
+
+fn word_scores_with(sparse: &SparseScorer, text: &str, g: &Gradient) -> Vec<WordScore> {
+    let model = sparse.model();
+    features::token_features(text, model.dim_bits)
+        .into_iter()
+        .map(|t| WordScore {
+            start: t.start,
+            end: t.end,
+            score: t.feats.iter().map(|&(i, v)| v * g.of(&model.row(i))).sum(),
+        })
+        .collect()
+}
+
+/// Words that do not begin or end a phrase of evidence: function words, greetings, names of
+/// months and days (a sparse model learns the genre and the season from them too, but no
+/// trainer points at them).
+pub fn is_filler(word: &str) -> bool {
+    const FILLER: &[&str] = &[
+        // Dutch
+        "de",
+        "het",
+        "een",
+        "en",
+        "of",
+        "in",
+        "op",
+        "aan",
+        "van",
+        "voor",
+        "met",
+        "bij",
+        "naar",
+        "om",
+        "te",
+        "tot",
+        "uit",
+        "over",
+        "door",
+        "als",
+        "dat",
+        "die",
+        "dit",
+        "deze",
+        "wat",
+        "wie",
+        "er",
+        "is",
+        "was",
+        "zijn",
+        "ben",
+        "bent",
+        "heb",
+        "hebt",
+        "heeft",
+        "hebben",
+        "had",
+        "ik",
+        "je",
+        "u",
+        "uw",
+        "we",
+        "wij",
+        "ze",
+        "zij",
+        "hij",
+        "mij",
+        "me",
+        "mijn",
+        "ons",
+        "onze",
+        "hun",
+        "haar",
+        "zo",
+        "ook",
+        "al",
+        "nog",
+        "maar",
+        "dan",
+        "toen",
+        "nu",
+        "wel",
+        "even",
+        "hier",
+        "daar",
+        "want",
+        "omdat",
+        "dus",
+        "zou",
+        "kan",
+        "wordt",
+        "werd",
+        "mevrouw",
+        "heer",
+        "meneer",
+        "geachte",
+        "beste",
+        "hallo",
+        "goedemorgen",
+        "goedemiddag",
+        "goedenavond",
+        "groet",
+        "groeten",
+        "vriendelijke",
+        "hartelijke",
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+        "maandag",
+        "dinsdag",
+        "woensdag",
+        "donderdag",
+        "vrijdag",
+        "zaterdag",
+        "zondag",
+        "medewerker",
+        "burger",
+        "klant",
+        // English
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "to",
+        "of",
+        "on",
+        "at",
+        "for",
+        "with",
+        "by",
+        "from",
+        "about",
+        "as",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "i",
+        "my",
+        "me",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "they",
+        "them",
+        "his",
+        "her",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "am",
+        "have",
+        "has",
+        "had",
+        "do",
+        "did",
+        "so",
+        "then",
+        "now",
+        "there",
+        "here",
+        "also",
+        "just",
+        "dear",
+        "hello",
+        "hi",
+        "regards",
+        "sincerely",
+        "january",
+        "february",
+        "march",
+        "may",
+        "june",
+        "july",
+        "august",
+        "october",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    word.chars().all(|c| c.is_ascii_digit()) || FILLER.iter().any(|f| f.eq_ignore_ascii_case(word))
+}
+
+/// Whether the text between two words ends a clause.
+fn breaks_clause(gap: &str) -> bool {
+    gap.chars().any(|c| {
+        matches!(
+            c,
+            '.' | ','
+                | ';'
+                | ':'
+                | '!'
+                | '?'
+                | '\n'
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '"'
+                | '“'
+                | '”'
+                | '…'
+                | '–'
+                | '—'
+        )
+    })
+}
+
+/// The clause number of every word of `text` (words in text order): a clause ends at
+/// punctuation or a line break.
+pub fn clauses(text: &str, words: &[WordScore]) -> Vec<usize> {
+    let mut clause = vec![0usize; words.len()];
+    for i in 1..words.len() {
+        clause[i] =
+            clause[i - 1] + usize::from(breaks_clause(&text[words[i - 1].end..words[i].start]));
+    }
+    clause
+}
+
+/// A phrase of the evidence text that the model's decision rests on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Phrase {
+    /// Byte start in the evidence text.
+    pub start: usize,
+    /// Byte end (exclusive).
+    pub end: usize,
+    /// Its words' share of the label's log-odds.
+    pub score: f32,
+    /// How much the label's log-odds drop when it is left out.
+    pub drop: f32,
+}
+
+/// The phrases of `input.text` the decision for `label` rests on, beside `taken` (byte spans
+/// of the evidence text already shown as cues backing the label), in text order.
+pub fn phrases(
+    sparse: &SparseScorer,
+    input: &ModelInput<'_>,
+    label: Label,
+    words: &[WordScore],
+    taken: &[(usize, usize)],
+    opts: &AttributionOptions,
+) -> Vec<Phrase> {
+    if words.is_empty() || words.len() > opts.max_text_words || opts.max_cues == 0 {
+        return Vec::new();
+    }
+    let text = input.text;
+    let clause = clauses(text, words);
+    let overlaps =
+        |s: usize, e: usize, spans: &[(usize, usize)]| spans.iter().any(|&(a, b)| s < b && a < e);
+    // Clauses already backed by a cue.
+    let mut backed = vec![false; clause.last().map_or(0, |c| c + 1)];
+    for (w, c) in words.iter().zip(&clause) {
+        if overlaps(w.start, w.end, taken) {
+            backed[*c] = true;
+        }
+    }
+    let mut candidates: Vec<(f32, usize, usize)> = Vec::new(); // (rank, first word, last word)
+    let filler: Vec<bool> = words
+        .iter()
+        .map(|w| is_filler(&text[w.start..w.end]))
+        .collect();
+    for i in 0..words.len() {
+        if words[i].score <= 0.0 || filler[i] || (opts.skip_backed && backed[clause[i]]) {
+            continue;
+        }
+        let mut sum = 0.0;
+        for j in i..words.len().min(i + opts.max_words) {
+            if clause[j] != clause[i] {
+                break;
+            }
+            sum += words[j].score;
+            if words[j].score > 0.0 && !filler[j] && j + 1 - i >= opts.min_words {
+                let rank = sum / ((j - i + 1) as f32).sqrt();
+                if rank >= opts.min_score {
+                    candidates.push((rank, i, j));
+                }
+            }
+        }
+    }
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let want = (words.len() / opts.words_per_cue.max(1)).clamp(1, opts.max_cues);
+    let t = sparse.model().temperature;
+    let base = log_odds(&logits(sparse, input), label.index(), t);
+    let mut chosen: Vec<Phrase> = Vec::new();
+    let mut used_clauses: Vec<usize> = Vec::new();
+    let mut checks = 0;
+    for (_, i, j) in candidates {
+        if chosen.len() >= want || checks >= opts.max_checks {
+            break;
+        }
+        if used_clauses.contains(&clause[i]) || overlaps(words[i].start, words[j].end, taken) {
+            continue;
+        }
+        let (start, end) = (words[i].start, words[j].end);
+        checks += 1;
+        let mut without = String::with_capacity(text.len());
+        without.push_str(&text[..start]);
+        without.push(' ');
+        without.push_str(&text[end..]);
+        let occluded = ModelInput {
+            text: &without,
+            ..*input
+        };
+        let drop = base - log_odds(&logits(sparse, &occluded), label.index(), t);
+        if drop >= opts.min_drop {
+            used_clauses.push(clause[i]);
+            chosen.push(Phrase {
+                start,
+                end,
+                score: words[i..=j].iter().map(|w| w.score).sum(),
+                drop,
+            });
+        }
+    }
+    chosen.sort_by_key(|p| p.start);
+    chosen
+}
+
+/// Char offsets of a byte offset, for offsets that mostly increase.
+struct Chars<'a> {
+    text: &'a str,
+    byte: usize,
+    chars: usize,
+}
+
+impl Chars<'_> {
+    fn at(&mut self, byte: usize) -> usize {
+        if byte < self.byte {
+            self.byte = 0;
+            self.chars = 0;
+        }
+        self.chars += self.text[self.byte..byte].chars().count();
+        self.byte = byte;
+        self.chars
+    }
+}
+
+/// The cues of a classified message with the model's evidence added: the lexicon cues (those
+/// backing `label` with their weight) and the model's phrases as cues, in text order.
+pub fn attribute(
+    sparse: &SparseScorer,
+    analysis: &Analysis,
+    message: &Message,
+    label: Label,
+    opts: &AttributionOptions,
+) -> Vec<Cue> {
+    let input = analysis.model_input(message);
+    let mut cues = analysis.cues.clone();
+    if input.text.is_empty() {
+        return cues;
+    }
+    let g = gradient(sparse, &input, label);
+    let words = word_scores_with(sparse, input.text, &g);
+    let norm = &analysis.normalized;
+    let mut chars = Chars {
+        text: input.text,
+        byte: 0,
+        chars: 0,
+    };
+    // Original char span of a byte span of the evidence text.
+    let mut original = |s: usize, e: usize| {
+        let (cs, ce) = (chars.at(s), chars.at(e));
+        norm.original_span(cs, ce)
+    };
+    let word_spans: Vec<Option<(usize, usize)>> =
+        words.iter().map(|w| original(w.start, w.end)).collect();
+
+    // Weights of the lexicon cues: their words' share, and their share of their family's
+    // count feature and prior.
+    let model = sparse.model();
+    let backing = |c: &Cue| c.supports == label && !c.negated;
+    for f in Family::ALL {
+        let n = cues.iter().filter(|c| c.family == f && backing(c)).count();
+        if n == 0 {
+            continue;
+        }
+        let value = (1.0 + n as f32).ln();
+        let feature = g.of(&model.row(features::family_feature(f, model.dim_bits))) * value;
+        let (supports, w) = sparse.prior().family(f);
+        let prior_grad = if supports == label {
+            1.0
+        } else {
+            -g.others[supports.index()]
+        } / g.temperature.max(1e-3);
+        let share = (feature + prior_grad * w * value) / n as f32;
+        for c in cues.iter_mut().filter(|c| c.family == f && backing(c)) {
+            c.weight = share;
+        }
+    }
+    for c in cues.iter_mut().filter(|c| backing(c)) {
+        c.weight += words
+            .iter()
+            .zip(&word_spans)
+            .filter(|(_, s)| s.is_some_and(|(a, b)| a < c.end && c.start < b))
+            .map(|(w, _)| w.score)
+            .sum::<f32>();
+    }
+
+    // The model's phrases beside the lexicon's.
+    let taken: Vec<(usize, usize)> = words
+        .iter()
+        .zip(&word_spans)
+        .filter(|(_, s)| {
+            s.is_some_and(|(a, b)| cues.iter().any(|c| backing(c) && a < c.end && c.start < b))
+        })
+        .map(|(w, _)| (w.start, w.end))
+        .collect();
+    let found = phrases(sparse, &input, label, &words, &taken, opts);
+    let original_chars: Vec<usize> = if found.is_empty() {
+        Vec::new()
+    } else {
+        message.text.char_indices().map(|(b, _)| b).collect()
+    };
+    for p in found {
+        let Some((start, end)) = original(p.start, p.end) else {
+            continue;
+        };
+        let from = original_chars
+            .get(start)
+            .copied()
+            .unwrap_or(message.text.len());
+        let to = original_chars
+            .get(end)
+            .copied()
+            .unwrap_or(message.text.len());
+        cues.push(Cue {
+            start,
+            end,
+            text: message.text[from..to].to_string(),
+            family: model_family(label),
+            supports: label,
+            negated: false,
+            from_model: true,
+            weight: p.score,
+        });
+    }
+    cues.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    cues
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::cues::Lexicon;
+    use crate::pipeline::model::{features, CuePrior, Sample, SparseModel, TrainOptions};
+
+    /// A sparse model on a few messages: "stoepje kapotgereden" only in reports, "nergens
+    /// teruggehoord" only in complaints (no lexicon phrase covers either).
+    fn model(lexicon: &Lexicon) -> SparseScorer {
+        let data = [
+            ("Het stoepje is kapotgereden bij de bakker.", Label::Melding),
+            ("Stoepje kapotgereden door een vrachtwagen.", Label::Melding),
+            ("Bij de school is het stoepje kapotgereden.", Label::Melding),
+            (
+                "Ik heb nergens teruggehoord van de afdeling.",
+                Label::Klacht,
+            ),
+            ("Nergens teruggehoord, weken wachten.", Label::Klacht),
+            ("Van niemand nergens teruggehoord sinds mei.", Label::Klacht),
+        ];
+        let opts = TrainOptions {
+            dim_bits: 14,
+            epochs: 40,
+            ..Default::default()
+        };
+        let prior = CuePrior::new(lexicon, 0.0);
+        let samples: Vec<Sample> = data
+            .iter()
+            .map(|(t, l)| {
+                let m = Message::new(t.to_string());
+                let a = crate::pipeline::analyse(lexicon, &m);
+                Sample {
+                    x: features::extract(&a.model_input(&m), opts.dim_bits),
+                    offset: prior.logits(&a.family_counts),
+                    label: *l,
+                }
+            })
+            .collect();
+        SparseScorer::new(SparseModel::train(&samples, &opts), prior, "test")
+    }
+
+    #[test]
+    fn the_phrase_the_decision_rests_on_becomes_a_model_cue() {
+        let lexicon = Lexicon::builtin().unwrap();
+        let sparse = model(&lexicon);
+        let text = "Beste gemeente,\n\nIk heb echt nergens teruggehoord over mijn aanvraag.";
+        let m = Message::new(text.to_string());
+        let a = crate::pipeline::analyse(&lexicon, &m);
+        let opts = AttributionOptions {
+            min_score: 0.05,
+            min_drop: 0.01,
+            ..Default::default()
+        };
+        let cues = attribute(&sparse, &a, &m, Label::Klacht, &opts);
+        let model: Vec<&Cue> = cues.iter().filter(|c| c.from_model).collect();
+        assert!(!model.is_empty(), "{cues:?}");
+        for c in &model {
+            let at: String = text.chars().skip(c.start).take(c.end - c.start).collect();
+            assert_eq!(at, c.text);
+            assert_eq!(c.supports, Label::Klacht);
+            assert_eq!(c.family, Family::Ongenoegen);
+            assert!(c.weight > 0.0);
+        }
+        assert!(
+            model.iter().any(|c| c.text.contains("teruggehoord")),
+            "{model:?}"
+        );
+        // Never across the line break, and never starting on a greeting.
+        assert!(model
+            .iter()
+            .all(|c| !c.text.contains('\n') && !c.text.starts_with("Beste")));
+        // For the other label the same words weigh against: no cue there.
+        let other = attribute(&sparse, &a, &m, Label::Melding, &opts);
+        assert!(
+            other
+                .iter()
+                .filter(|c| c.from_model)
+                .all(|c| !c.text.contains("teruggehoord")),
+            "{other:?}"
+        );
+    }
+
+    #[test]
+    fn word_scores_sum_to_the_change_in_log_odds_of_a_linear_model() {
+        // Gradient × input is exact to first order: the words' shares point the same way as
+        // the log-odds against an empty text.
+        let lexicon = Lexicon::builtin().unwrap();
+        let sparse = model(&lexicon);
+        let m = Message::new("stoepje kapotgereden".to_string());
+        let a = crate::pipeline::analyse(&lexicon, &m);
+        let words = word_scores(&sparse, &a.model_input(&m), Label::Melding);
+        assert_eq!(words.len(), 2);
+        assert!(words.iter().all(|w| w.score > 0.0), "{words:?}");
+        let against = word_scores(&sparse, &a.model_input(&m), Label::Klacht);
+        assert!(against.iter().all(|w| w.score < 0.0), "{against:?}");
+    }
+
+    #[test]
+    fn clauses_end_at_punctuation_and_fillers_are_known() {
+        let text = "de lamp, is kapot. Nu";
+        let words: Vec<WordScore> = features::token_spans(text)
+            .into_iter()
+            .map(|(start, end)| WordScore {
+                start,
+                end,
+                score: 0.0,
+            })
+            .collect();
+        assert_eq!(clauses(text, &words), vec![0, 0, 1, 1, 2]);
+        assert!(is_filler("De") && is_filler("2024") && !is_filler("kapot"));
+        assert_eq!(model_family(Label::Bezwaar), Family::Besluit);
+    }
+}
