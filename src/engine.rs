@@ -192,7 +192,7 @@ impl Engine {
         let mut senders: Vec<&str> = others
             .iter()
             .filter(|h| {
-                h.kind == EntryKind::Report
+                h.kind.is_report()
                     && h.message_id != message_id
                     && self
                         .model

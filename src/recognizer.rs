@@ -112,6 +112,11 @@ fn facts(c: &Classification, text: &str, signature: &Signature) -> Facts {
         .cues
         .iter()
         .any(|x| !x.negated && crate::pipeline::decide::claims_earlier_report(x, text));
+    // A message that tells of a fix and of another problem besides ("it works again, but now
+    // a car hit it") reports that problem: no resolution.
+    let mentions_fix = crate::repeat::vocab::says_fixed(&c.evidence);
+    let reports_besides_fix =
+        mentions_fix && !crate::repeat::vocab::problems_besides_fix(&c.evidence).is_empty();
     Facts {
         says_repeat,
         // A thank-you or "it is fixed" is a short message of its own; a long one (a call
@@ -119,12 +124,13 @@ fn facts(c: &Classification, text: &str, signature: &Signature) -> Facts {
         // problem or a request is about something else.
         says_resolved: !unhappy
             && !says_repeat
+            && !reports_besides_fix
             && !c.evidence.contains('?')
             && (has(Family::Dank)
                 && words <= 40
                 && signature.problems.is_empty()
                 && signature.processes.is_empty()
-                || crate::repeat::vocab::says_fixed(&c.evidence) && words <= 80),
+                || mentions_fix && words <= 80),
         // "I forgot to attach the photo" is a proces cue, but no grievance.
         is_addition: addition_re().is_match(&c.evidence)
             && ![Family::Ongenoegen, Family::Bejegening, Family::Sarcasme]
@@ -133,6 +139,9 @@ fn facts(c: &Classification, text: &str, signature: &Signature) -> Facts {
             && words <= 80,
         asks_status: crate::repeat::vocab::asks_status(&c.evidence),
         dissatisfied: unhappy,
+        // "The posters are gone, but the seat is still broken": the fix is of something else.
+        mentions_fix: mentions_fix && !crate::repeat::vocab::says_still(&c.evidence),
+        label: None,
     }
 }
 
@@ -165,9 +174,9 @@ fn apply_finding(o: &mut Outcome, f: &RepeatFinding, min_confidence: f32) {
         return;
     }
     match f.rule {
-        Rule::Resolution | Rule::FollowUp | Rule::WithinTerm => {
-            // A thank-you, an addition or an early status question is no repeat, whatever
-            // words it uses.
+        Rule::Resolution | Rule::FollowUp | Rule::WithinTerm | Rule::AfterFix => {
+            // A thank-you, an addition, an early status question or a report after a fix is
+            // no repeat, whatever words it uses.
             o.repeat = RepeatOutcome::default();
             return;
         }
@@ -406,8 +415,9 @@ impl Recognizer {
             .as_ref()
             .map(|s| crate::repeat::semantic::SemanticSketch::of(&s.source, &s.vector));
         let signature = Signature::of(&c.evidence).with_semantic(semantic);
-        let facts = facts(&c, &message.text, &signature);
+        let mut facts = facts(&c, &message.text, &signature);
         let outcome = self.outcome(message, c);
+        facts.label = Some(outcome.label);
         Ok(Recognized {
             outcome,
             signature,

@@ -139,6 +139,7 @@ fn rule_name(f: Option<&RepeatFinding>) -> &'static str {
         Some(Rule::Duplicate) => "duplicate",
         Some(Rule::Resolution) => "resolution",
         Some(Rule::FollowUp) => "follow-up",
+        Some(Rule::AfterFix) => "a report after a fix",
         Some(Rule::WithinTerm) => "status question within term",
         Some(Rule::ProcessRepeat) => "process repeat",
         Some(Rule::Repeat) => "repeat",

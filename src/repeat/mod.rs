@@ -56,6 +56,10 @@ pub enum EntryKind {
     FollowUp,
     /// The sender says the issue is fixed.
     Resolution,
+    /// A report that says the earlier issue was fixed and tells of another ("it works again
+    /// since the repair, but now a car hit it"): a resolution of what came before and a
+    /// report of its own.
+    AfterFix,
 }
 
 impl EntryKind {
@@ -66,7 +70,13 @@ impl EntryKind {
             EntryKind::Duplicate => "duplicate",
             EntryKind::FollowUp => "followup",
             EntryKind::Resolution => "resolution",
+            EntryKind::AfterFix => "afterfix",
         }
+    }
+
+    /// Whether it reports an issue that a later message can repeat.
+    pub fn is_report(self) -> bool {
+        matches!(self, EntryKind::Report | EntryKind::AfterFix)
     }
 
     /// From the stored name.
@@ -76,6 +86,7 @@ impl EntryKind {
             "duplicate" => EntryKind::Duplicate,
             "followup" => EntryKind::FollowUp,
             "resolution" => EntryKind::Resolution,
+            "afterfix" => EntryKind::AfterFix,
             _ => return None,
         })
     }
@@ -133,6 +144,10 @@ pub struct RepeatOptions {
     pub duplicate_within: Duration,
     /// An addition within this time after a report is a follow-up.
     pub follow_up_within: Duration,
+    /// The same issue again within this time, without dissatisfaction and without saying it
+    /// was reported, adds to the report (the exact spot, a licence plate) before anyone could
+    /// act on it: a follow-up, whatever its words.
+    pub same_day_within: Duration,
 }
 
 impl Default for RepeatOptions {
@@ -141,6 +156,7 @@ impl Default for RepeatOptions {
             window: Duration::weeks(12),
             duplicate_within: Duration::minutes(10),
             follow_up_within: Duration::days(2),
+            same_day_within: Duration::hours(12),
         }
     }
 }
@@ -159,6 +175,11 @@ pub struct Facts {
     pub asks_status: bool,
     /// The message voices dissatisfaction (an ongenoegen, proces, bejegening or sarcasm cue).
     pub dissatisfied: bool,
+    /// The message says, in passing or not, that something was fixed ("sinds de reparatie",
+    /// "the net was replaced"): what was reported before is dealt with.
+    pub mentions_fix: bool,
+    /// The label of the message on its text alone, before repeat detection.
+    pub label: Option<Label>,
 }
 
 /// Which rule decided.
@@ -173,6 +194,8 @@ pub enum Rule {
     Resolution,
     /// An addition soon after a report.
     FollowUp,
+    /// A report that says the earlier issue was fixed: another problem now.
+    AfterFix,
     /// A status question about a request whose term has not passed.
     WithinTerm,
     /// A status question about a request whose term has passed.
@@ -261,17 +284,42 @@ pub fn decide(
     // chasing it (the process rule below) or by saying so: a question about a permit granted
     // is no repeat of the application.
     let chases = facts.asks_status || facts.dissatisfied;
-    let about_request =
-        |h: &HistoryEntry| h.signature.same_process(signature) && !chases && !facts.says_repeat;
+    let about_request = |h: &HistoryEntry| {
+        matches!(h.label, Label::Overig | Label::Bezwaar | Label::Raadsadres)
+            && h.signature.same_process(signature)
+            && !chases
+            && !facts.says_repeat
+    };
+    // A report about public space does not repeat a question, a request or an objection, and
+    // an objection or a council letter does not repeat a report: another kind of message is
+    // another issue, unless the sender says it was reported (a request chased is the process
+    // rule's).
+    let comparable = |h: &HistoryEntry| {
+        facts.says_repeat
+            || match facts.label {
+                Some(Label::Melding) => {
+                    !matches!(h.label, Label::Overig | Label::Bezwaar | Label::Raadsadres)
+                }
+                Some(Label::Bezwaar | Label::Raadsadres) => {
+                    !matches!(h.label, Label::Melding | Label::Klacht)
+                }
+                _ => true,
+            }
+    };
     let same: Vec<&(&HistoryEntry, pair::Pair, pair::Scored)> = scored
         .iter()
-        .filter(|(h, _, s)| s.probability >= model.threshold && !about_request(h))
+        .filter(|(h, _, s)| s.probability >= model.threshold && !about_request(h) && comparable(h))
         .collect();
     // A report is resolved by a later resolution about the same issue, or by one that names
     // no place or object of its own ("bedankt, het is gemaakt") soon after it.
+    // A resolution, or a report that says the earlier issue was fixed, resolves what it shares
+    // a place or an object with.
     let resolutions: Vec<&HistoryEntry> = history
         .iter()
-        .filter(|h| h.kind == EntryKind::Resolution && h.received_at <= received_at)
+        .filter(|h| {
+            matches!(h.kind, EntryKind::Resolution | EntryKind::AfterFix)
+                && h.received_at <= received_at
+        })
         .collect();
     let after_resolution = |h: &HistoryEntry| {
         !resolutions.iter().any(|r| {
@@ -279,6 +327,9 @@ pub fn decide(
                 && (r.signature.locations.is_empty()
                     && r.signature.topics.is_empty()
                     && r.received_at - h.received_at <= opts.window
+                    || (h.signature.same_named_place(&r.signature)
+                        || h.signature.same_topic(&r.signature))
+                        && r.received_at - h.received_at <= opts.window
                     || model
                         .score(&pair::Pair::of(
                             &h.signature,
@@ -292,10 +343,16 @@ pub fn decide(
     };
     let open: Vec<&&(&HistoryEntry, pair::Pair, pair::Scored)> = same
         .iter()
-        .filter(|(h, _, _)| h.kind == EntryKind::Report && after_resolution(h))
+        .filter(|(h, _, _)| h.kind.is_report() && after_resolution(h))
         .collect();
     f.kind = Some(EntryKind::Report);
-    if facts.says_resolved && !facts.says_repeat {
+    // A thank-you or "it is fixed" resolves the sender's earlier reports; with none in the
+    // window there is nothing to resolve ("where the old oak was removed, there is a hole"),
+    // and it is a report.
+    let reported_before = history
+        .iter()
+        .any(|h| h.kind.is_report() && h.received_at <= received_at);
+    if facts.says_resolved && !facts.says_repeat && reported_before {
         f.kind = Some(EntryKind::Resolution);
         f.rule = Rule::Resolution;
         return f;
@@ -304,7 +361,7 @@ pub fn decide(
     // came in hours before ("aanvulling op mijn melding van net": it says which, not how).
     let latest_report = history
         .iter()
-        .rfind(|h| h.kind == EntryKind::Report && h.received_at <= received_at);
+        .rfind(|h| h.kind.is_report() && h.received_at <= received_at);
     if facts.is_addition
         && (open
             .last()
@@ -315,16 +372,32 @@ pub fn decide(
         f.rule = Rule::FollowUp;
         return f;
     }
+    // The same issue again within hours, calmly and without saying it was reported: more
+    // about the report (where exactly, a licence plate, what it looks like now), before anyone
+    // could act on it.
+    if !facts.dissatisfied
+        && !facts.says_repeat
+        && !facts.asks_status
+        && open
+            .last()
+            .is_some_and(|(h, _, _)| received_at - h.received_at <= opts.same_day_within)
+    {
+        f.kind = Some(EntryKind::FollowUp);
+        f.rule = Rule::FollowUp;
+        return f;
+    }
     // A status question or a grievance about a request: a repeat once the request's term has
     // passed.
     if chases {
-        let request = scored.iter().find(|(h, _, s)| {
-            h.kind == EntryKind::Report
+        // A request chased in other words ("waar blijft het?") shares no place or object with
+        // it: the model's own weighing, without the rules about places and objects, decides.
+        let request = scored.iter().find(|(h, p, _)| {
+            h.kind.is_report()
                 && (h.signature.same_case(signature)
                     || h.signature.same_process(signature)
-                    || (!h.signature.processes.is_empty()
-                        && signature.processes.is_empty()
-                        && s.probability >= model.threshold * 0.6))
+                    || (!h.signature.processes.is_empty() && signature.processes.is_empty()
+                        || matches!(h.label, Label::Overig | Label::Bezwaar))
+                        && model.logistic(p) >= model.threshold * 0.6)
         });
         if let Some((h, _, _)) = request {
             let term = h
@@ -351,9 +424,15 @@ pub fn decide(
             }
         }
     }
+    // A report that says what was reported before is fixed tells of something else now.
+    if facts.mentions_fix && !facts.says_repeat {
+        f.kind = Some(EntryKind::AfterFix);
+        f.rule = Rule::AfterFix;
+        return f;
+    }
     f.candidates = scored
         .iter()
-        .filter(|(h, _, _)| h.kind == EntryKind::Report && after_resolution(h))
+        .filter(|(h, _, _)| h.kind.is_report() && after_resolution(h) && comparable(h))
         .map(|(_, p, _)| p.clone())
         .collect();
     if !open.is_empty() {
@@ -441,6 +520,8 @@ mod tests {
         is_addition: false,
         asks_status: false,
         dissatisfied: false,
+        mentions_fix: false,
+        label: None,
     };
     const LAMP: &str = "De lantaarnpaal voor Merelstraat 22 brandt niet.";
 

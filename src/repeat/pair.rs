@@ -36,6 +36,32 @@ pub const SIGNALS: &[&str] = &[
     "gap",
 ];
 
+/// Signals that can only speak for the same issue (their weight is kept ≥ 0 in fitting) and
+/// signals that can only speak against it (kept ≤ 0): a contradiction is never evidence of
+/// sameness, whatever a small corpus happens to show. The rest are free.
+const FOR: &[&str] = &[
+    "place",
+    "place_kind",
+    "topic",
+    "problem",
+    "wording",
+    "meaning",
+    "case",
+    "process",
+    "says_repeat",
+];
+const AGAINST: &[&str] = &[
+    "place_conflict",
+    "no_place",
+    "topic_conflict",
+    "problem_conflict",
+    "new_event",
+];
+/// Signals kept at 0: the time between two messages within the window is no evidence either
+/// way (a request is chased after its term, weeks later; a written corpus would teach the
+/// model its authors' habits of timing), and the absence of a sketch is no evidence.
+const UNWEIGHED: &[&str] = &["gap", "no_meaning"];
+
 // Positions in SIGNALS of the signals the hard rules of `PairModel::score` read (tested).
 const PLACE_CONFLICT: usize = 2;
 const TOPIC_CONFLICT: usize = 5;
@@ -43,6 +69,9 @@ const PROBLEM_CONFLICT: usize = 7;
 const NEW_EVENT: usize = 8;
 const CASE: usize = 12;
 const SAYS_REPEAT: usize = 14;
+const WORDING: usize = 9;
+// place, place_kind, topic, problem, process, says_repeat.
+const ANCHORS: [usize; 6] = [0, 1, 4, 6, 13, 14];
 
 /// The signal values of one (earlier, new) pair.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,10 +183,22 @@ impl PairModel {
         })
     }
 
-    /// Score a pair. Another street *and* another object or problem is another issue,
-    /// whatever the model says: two contradictions are no coincidence of wording. So is a new
-    /// event at the same object (the lamp that was out, now hit by a car) that does not say
-    /// it was reported before.
+    /// The model's probability for a pair, without the hard rules.
+    pub fn logistic(&self, pair: &Pair) -> f32 {
+        let z = self.bias
+            + self
+                .weight_vector()
+                .iter()
+                .zip(&pair.values)
+                .map(|(w, x)| w * x)
+                .sum::<f32>();
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    /// Score a pair. The hard rules of [`contradicted`] come first: another street *and*
+    /// another object or problem is another issue, whatever the model says; so is a new event
+    /// at the same object (the lamp that was out, now hit by a car) that does not say it was
+    /// reported before, and a pair with nothing concrete in common.
     pub fn score(&self, pair: &Pair) -> Scored {
         let contributions: Vec<f32> = self
             .weight_vector()
@@ -166,20 +207,41 @@ impl PairModel {
             .map(|(w, x)| w * x)
             .collect();
         let z = self.bias + contributions.iter().sum::<f32>();
-        let on = |i: usize| pair.values[i] > 0.0;
-        // Another street and another object or problem; or something that happened to the
-        // object since (a car hit it) and no word of an earlier report.
-        let contradicted = !on(CASE)
-            && (on(PLACE_CONFLICT) && (on(PROBLEM_CONFLICT) || on(TOPIC_CONFLICT))
-                || on(NEW_EVENT) && !on(SAYS_REPEAT));
         Scored {
-            probability: if contradicted {
+            probability: if contradicted(pair) {
                 0.0
             } else {
                 1.0 / (1.0 + (-z).exp())
             },
             contributions,
         }
+    }
+}
+
+/// Whether the hard rules say the pair is two issues, whatever the weights: another street
+/// and another object or problem; or something that happened to the object since (a car hit
+/// it) and no word of an earlier report. A shared case reference overrules both.
+pub fn contradicted(pair: &Pair) -> bool {
+    let on = |i: usize| pair.values[i] > 0.0;
+    // Nothing concrete in common — no place or kind of place, object, problem, request or
+    // word of an earlier report, and little of the wording — is no evidence, whatever the
+    // meaning sketch says: a meaning is shared by every report of its kind.
+    let nothing_shared = ANCHORS.iter().all(|i| !on(*i)) && pair.values[WORDING] < 0.3;
+    !on(CASE)
+        && (on(PLACE_CONFLICT) && (on(PROBLEM_CONFLICT) || on(TOPIC_CONFLICT))
+            || on(NEW_EVENT) && !on(SAYS_REPEAT)
+            || nothing_shared)
+}
+
+/// Whether fitting keeps `name`'s weight ≥ 0 (`Some(true)`) or ≤ 0 (`Some(false)`); the
+/// others are kept at 0.
+pub fn sign_of(name: &str) -> Option<bool> {
+    if FOR.contains(&name) {
+        Some(true)
+    } else if AGAINST.contains(&name) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -238,15 +300,44 @@ pub struct Bag {
 /// Fit the weights on bags (multiple-instance logistic regression: a bag's score is its best
 /// pair's, so only the best pair learns from each bag), starting from `start`. L2 penalty
 /// `l2`, `epochs` full-batch gradient steps.
+///
+/// Pairs the hard rules decide ([`contradicted`]) teach the weights nothing and are left out.
+/// Both kinds of bag weigh the same in total: the corpus's share of repeats is no evidence,
+/// so the bias does not learn it (a pair that shares nothing must not be the same issue
+/// because most bags were).
 pub fn fit(bags: &[Bag], start: &PairModel, l2: f32, epochs: usize) -> PairModel {
     let n = SIGNALS.len();
     let mut w = start.weight_vector().to_vec();
     let mut bias = start.bias;
     let lr = 0.5;
-    let usable: Vec<&Bag> = bags.iter().filter(|b| !b.pairs.is_empty()).collect();
+    let kept: Vec<Bag> = bags
+        .iter()
+        .map(|b| Bag {
+            pairs: b
+                .pairs
+                .iter()
+                .filter(|p| !contradicted(p))
+                .cloned()
+                .collect(),
+            same: b.same,
+        })
+        .filter(|b| !b.pairs.is_empty())
+        .collect();
+    let usable: Vec<&Bag> = kept.iter().collect();
     if usable.is_empty() {
         return start.clone();
     }
+    let positives = usable.iter().filter(|b| b.same).count() as f32;
+    let negatives = usable.len() as f32 - positives;
+    // Weight of a bag of each kind, so that each kind weighs half.
+    let weight = |same: bool| {
+        let count = if same { positives } else { negatives };
+        if count > 0.0 {
+            usable.len() as f32 / (2.0 * count)
+        } else {
+            1.0
+        }
+    };
     let z = |w: &[f32], bias: f32, p: &Pair| {
         bias + w.iter().zip(&p.values).map(|(a, x)| a * x).sum::<f32>()
     };
@@ -267,15 +358,22 @@ pub fn fit(bags: &[Bag], start: &PairModel, l2: f32, epochs: usize) -> PairModel
                 })
                 .expect("non-empty");
             let p = 1.0 / (1.0 + (-z(&w, bias, best)).exp());
-            let err = p - if bag.same { 1.0 } else { 0.0 };
+            let err = (p - if bag.same { 1.0 } else { 0.0 }) * weight(bag.same);
             for (g, x) in gw.iter_mut().zip(&best.values) {
                 *g += err * x;
             }
             gb += err;
         }
         let m = usable.len() as f32;
-        for (wi, g) in w.iter_mut().zip(&gw) {
+        for ((wi, g), name) in w.iter_mut().zip(&gw).zip(SIGNALS) {
             *wi -= lr * (g / m + l2 * *wi);
+            if FOR.contains(name) {
+                *wi = wi.max(0.0);
+            } else if AGAINST.contains(name) {
+                *wi = wi.min(0.0);
+            } else if UNWEIGHED.contains(name) {
+                *wi = 0.0;
+            }
         }
         bias -= lr * gb / m;
     }
@@ -341,6 +439,13 @@ mod tests {
             (NEW_EVENT, "new_event"),
             (CASE, "case"),
             (SAYS_REPEAT, "says_repeat"),
+            (WORDING, "wording"),
+            (ANCHORS[0], "place"),
+            (ANCHORS[1], "place_kind"),
+            (ANCHORS[2], "topic"),
+            (ANCHORS[3], "problem"),
+            (ANCHORS[4], "process"),
+            (ANCHORS[5], "says_repeat"),
         ] {
             assert_eq!(SIGNALS[i], name);
         }
@@ -372,21 +477,21 @@ mod tests {
         let pos = |w: f32| Pair {
             values: SIGNALS
                 .iter()
-                .map(|s| {
-                    if *s == "place" {
-                        1.0
-                    } else if *s == "wording" {
-                        w
-                    } else {
-                        0.0
-                    }
+                .map(|s| match *s {
+                    "place" | "topic" => 1.0,
+                    "wording" => w,
+                    _ => 0.0,
                 })
                 .collect(),
         };
+        // The same object on another street (not a hard contradiction: the object is shared).
         let neg = Pair {
             values: SIGNALS
                 .iter()
-                .map(|s| if *s == "place_conflict" { 1.0 } else { 0.0 })
+                .map(|s| match *s {
+                    "place_conflict" | "topic" => 1.0,
+                    _ => 0.0,
+                })
                 .collect(),
         };
         let bags: Vec<Bag> = (0..20)
@@ -404,6 +509,13 @@ mod tests {
             vector: Default::default(),
         };
         let m = fit(&bags, &start, 0.001, 500);
+        for (name, w) in &m.weights {
+            match sign_of(name) {
+                Some(true) => assert!(*w >= 0.0, "{name} {w}"),
+                Some(false) => assert!(*w <= 0.0, "{name} {w}"),
+                None => assert_eq!(*w, 0.0, "{name}"),
+            }
+        }
         let scores = bag_scores(&bags, &m);
         assert!(scores.iter().all(|(p, y)| (*p >= 0.5) == *y), "{m:?}");
         assert!(m.weights["place"] > 0.0 && m.weights["place_conflict"] < 0.0);

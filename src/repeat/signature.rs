@@ -44,7 +44,7 @@ pub struct Signature {
     pub semantic: Option<SemanticSketch>,
 }
 
-fn topics() -> &'static Vec<(String, Vec<String>)> {
+fn topics_table() -> &'static Vec<(String, Vec<String>)> {
     static T: OnceLock<Vec<(String, Vec<String>)>> = OnceLock::new();
     T.get_or_init(|| {
         let raw: BTreeMap<String, Vec<String>> =
@@ -55,7 +55,7 @@ fn topics() -> &'static Vec<(String, Vec<String>)> {
 
 /// The names of the topics in `data/topics.toml`.
 pub fn topic_names() -> Vec<String> {
-    topics().iter().map(|(n, _)| n.clone()).collect()
+    topics_table().iter().map(|(n, _)| n.clone()).collect()
 }
 
 const STOP: &[&str] = &[
@@ -90,6 +90,28 @@ fn hash(seed: u32, word: &str) -> u32 {
     h ^ (h >> 15)
 }
 
+/// Problems that name no state of the object: danger (a consequence of any state) and the
+/// municipality's handling.
+const NEUTRAL_PROBLEMS: &[&str] = &["gevaarlijk", "geen_reactie"];
+
+/// Problems that may be one state told two ways, beyond the same problem: damage in its
+/// words; a broken lamp is out; a fallen tree or post is damaged; full or dumped rubbish
+/// that is dirty, smells or draws vermin; water that smells, stands in a hole or makes mud;
+/// a loose or broken thing that rattles. Anything else — out then knocked over, dirty then
+/// broken, full then set on fire, repaired then sprayed with graffiti — is another problem.
+const COMPATIBLE: &[&[&str]] = &[
+    &["kapot", "los", "gat", "omgevallen"],
+    &["uit", "kapot"],
+    &["gedumpt", "vol", "vies", "stank", "ongedierte"],
+    &["water", "stank", "gat", "vies"],
+    &["lawaai", "los", "kapot"],
+];
+
+/// Whether problems `a` and `b` may be the same state of an object told two ways.
+pub fn compatible(a: &str, b: &str) -> bool {
+    a == b || COMPATIBLE.iter().any(|g| g.contains(&a) && g.contains(&b))
+}
+
 impl Signature {
     /// The signature of `text` (the normalised evidence of a message).
     pub fn of(text: &str) -> Signature {
@@ -99,21 +121,36 @@ impl Signature {
             .filter(|w| !w.is_empty())
             .map(str::to_lowercase)
             .collect();
-        let topics = topics()
-            .iter()
-            .filter(|(_, words)| {
-                words.iter().any(|w| {
-                    lower.iter().any(|t| {
-                        if w.chars().count() <= 3 {
-                            t == w
-                        } else {
-                            t.contains(w.as_str())
-                        }
-                    })
+        // Each word counts for the topic of its longest matching topic word: a
+        // "lantaarnpaal" is lighting, not street furniture for its "paal"; a
+        // "fietsstoplicht" is traffic, not lighting for its "licht".
+        let mut topics: Vec<String> = Vec::new();
+        for t in &lower {
+            let matches: Vec<(&String, usize)> = topics_table()
+                .iter()
+                .filter_map(|(name, words)| {
+                    words
+                        .iter()
+                        .filter(|w| {
+                            if w.chars().count() <= 3 {
+                                t == *w
+                            } else {
+                                t.contains(w.as_str())
+                            }
+                        })
+                        .map(|w| w.chars().count())
+                        .max()
+                        .map(|len| (name, len))
                 })
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
+                .collect();
+            let longest = matches.iter().map(|(_, len)| *len).max().unwrap_or(0);
+            for (name, len) in matches {
+                if len == longest && !topics.contains(name) {
+                    topics.push(name.clone());
+                }
+            }
+        }
+        topics.sort();
         let mut words = content_words(&lower);
         words.sort();
         words.dedup();
@@ -231,27 +268,21 @@ impl Signature {
         self.problems.iter().any(|p| other.problems.contains(p))
     }
 
-    /// Whether both name a problem of the object, and none of the same kind ("out" then "hit
-    /// by a car"). Damage in its many words (broken, loose, a hole, fallen over) is one kind:
-    /// a loose tile is a broken tile told otherwise. The municipality's handling ("geen
-    /// reactie") is no state of the object.
+    /// Whether both name a problem of the object, and none of the same kind or one that
+    /// goes with it ("out" then "hit by a car"; "dirty" then "broken"). See [`compatible`]:
+    /// damage in its many words (broken, loose, a hole) is one kind, a broken lamp is a lamp
+    /// that is out, and dumped rubbish that smells or draws rats is the same rubbish. Danger
+    /// and the municipality's handling ("geen reactie") are no state of the object.
     pub fn problem_conflict(&self, other: &Signature) -> bool {
-        const DAMAGE: &[&str] = &["kapot", "los", "gat", "omgevallen"];
-        fn kinds(s: &Signature) -> Vec<&str> {
+        fn states(s: &Signature) -> Vec<&str> {
             s.problems
                 .iter()
-                .filter(|p| *p != "geen_reactie")
-                .map(|p| {
-                    if DAMAGE.contains(&p.as_str()) {
-                        "schade"
-                    } else {
-                        p.as_str()
-                    }
-                })
+                .map(String::as_str)
+                .filter(|p| !NEUTRAL_PROBLEMS.contains(p))
                 .collect()
         }
-        let (a, b) = (kinds(self), kinds(other));
-        !a.is_empty() && !b.is_empty() && !a.iter().any(|k| b.contains(k))
+        let (a, b) = (states(self), states(other));
+        !a.is_empty() && !b.is_empty() && !a.iter().any(|x| b.iter().any(|y| compatible(x, y)))
     }
 
     /// Whether this message tells of an event (a car hit it, vandals) that the
@@ -310,7 +341,9 @@ mod tests {
 
     #[test]
     fn topics_file_parses() {
-        assert!(topics().len() >= 10);
+        assert!(topics_table().len() >= 10);
+        let lamp = Signature::of("De lantaarnpaal is uit.");
+        assert_eq!(lamp.topics, ["verlichting"]);
     }
 
     #[test]
@@ -345,6 +378,21 @@ mod tests {
         );
         let b = Signature::of("The bin at Spoorlaan/Tulpstraat is still overflowing.");
         assert!(same(&a, &b));
+    }
+
+    #[test]
+    fn another_state_of_the_same_object_is_a_problem_conflict() {
+        let out = Signature::of("De lantaarnpaal bij de Vaartkade brandt niet.");
+        let broken = Signature::of("De lantaarnpaal bij de Vaartkade is kapot.");
+        let down = Signature::of("De lantaarnpaal bij de Vaartkade ligt plat op de stoep.");
+        assert!(!out.problem_conflict(&broken));
+        assert!(out.problem_conflict(&down));
+        let dirty = Signature::of("Het bankje in het park is smerig.");
+        let snapped = Signature::of("Het bankje in het park is doorgebroken.");
+        assert!(dirty.problem_conflict(&snapped));
+        let dumped = Signature::of("Vuilniszakken gedumpt bij de Lekdijk.");
+        let smell = Signature::of("Bij de Lekdijk stinkt het vreselijk, overal ratten.");
+        assert!(!dumped.problem_conflict(&smell));
     }
 
     #[test]

@@ -170,7 +170,7 @@ fn status_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(?:waar blijft|(?:ik )?hoor (?:maar )?(?:niks|niets|niemand)|niemand (?:meer )?(?:gehoord|gesproken)|(?:heb|hoor) ik (?:nog )?(?:steeds )?(?:niks|niets)|helemaal (?:niks|niets|niemand) (?:gehoord|ontvangen)|nog steeds (?:heb ik )?(?:niks|niets)|nooit (?:meer )?teruggebeld|niet teruggebeld|hoe staat het (?:met|ervoor)|stand van zaken|nooit (?:meer )?(?:iets|wat|een (?:reactie|antwoord|bericht)) (?:gehoord|ontvangen|vernomen|gekregen)|nooit (?:meer )?(?:iets )?(?:gehoord|vernomen)|niets meer (?:gehoord|vernomen|ontvangen)|daarna niets meer|niets (?:meer )?vernomen|(?:wettelijke |beslis)?termijn (?:is )?(?:ruim |al )?(?:verstreken|overschreden|voorbij)|nog (?:altijd )?geen (?:besluit|beslissing|uitspraak|antwoord|reactie)|never heard|no (?:response|reply) (?:yet|since)|deadline has passed|(?:term|deadline) (?:has )?(?:passed|expired)|nog (?:steeds )?(?:niets|niks|geen (?:reactie|antwoord|besluit|beslissing|bericht))|niets (?:meer )?(?:van u )?gehoord|niks gehoord|geen reactie (?:meer )?(?:ontvangen|gehad|gekregen)|wanneer (?:krijg|hoor|komt)|al (?:weken|maanden) (?:geleden|niets|niks)|status of my|what is the status|any (?:news|update)|still (?:waiting|haven.t heard|no (?:reply|answer|decision))|haven.t heard|heard nothing|when will i (?:hear|get))",
+            r"(?i)\b(?:waar blijft|(?:ik )?hoor (?:maar )?(?:niks|niets|niemand)|niemand (?:meer )?(?:gehoord|gesproken)|(?:heb|hoor) ik (?:nog )?(?:steeds )?(?:niks|niets)|helemaal (?:niks|niets|niemand) (?:gehoord|ontvangen)|nog steeds (?:heb ik )?(?:niks|niets)|nooit (?:meer )?teruggebeld|niet teruggebeld|hoe staat het (?:met|ervoor)|stand van zaken|nooit (?:meer )?(?:iets|wat|een (?:reactie|antwoord|bericht)) (?:gehoord|ontvangen|vernomen|gekregen)|nooit (?:meer )?(?:iets )?(?:gehoord|vernomen)|niets meer (?:gehoord|vernomen|ontvangen)|daarna niets meer|niets (?:meer )?vernomen|(?:wettelijke |beslis)?termijn (?:is )?(?:ruim |al )?(?:verstreken|overschreden|voorbij)|nog (?:altijd )?geen (?:besluit|beslissing|uitspraak|antwoord|reactie)|never heard|no (?:response|reply) (?:yet|since)|deadline has passed|(?:term|deadline) (?:has )?(?:passed|expired)|nog (?:steeds )?(?:niets|niks|geen (?:reactie|antwoord|besluit|beslissing|bericht))|niets (?:meer )?(?:van u )?gehoord|niks gehoord|geen reactie (?:meer )?(?:ontvangen|gehad|gekregen)|wanneer (?:krijg|hoor|komt)|al (?:weken|maanden) (?:geleden|niets|niks)|status of my|what is the status|(?:hebben|heb) (?:\w+ )?(?:niets|niks) ontvangen|(?:er )?heeft niemand (?:\w+ )?(?:gebeld|gereageerd|contact opgenomen)|niemand (?:heeft )?(?:gebeld|teruggebeld|gereageerd)|wat is er met (?:de|mijn|onze) (?:\w+ )?(?:aanvraag|vraag|melding|bezwaar) gebeurd|(?:received|had) nothing|nobody (?:has )?(?:called|contacted|replied)|(?:laten )?weten hoe het (?:\w+ ){0,4}?(?:ervoor )?staat|nothing since|no (?:decision|answer|reply) (?:yet|so far)|(?:has|have) not (?:yet )?(?:been )?(?:decided|answered|received)|not (?:yet )?received (?:a|any) (?:decision|answer|reply)|any (?:news|update)|still (?:waiting|haven.t heard|no (?:reply|answer|decision))|haven.t heard|heard nothing|when will i (?:hear|get))",
         )
         .expect("status pattern compiles")
     })
@@ -180,16 +180,76 @@ fn fixed_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(?:is|zijn|werd|werden|was|waren|al|netjes|keurig|snel)\s+(?:\w+\s+){0,3}?(?:opgelost|gerepareerd|gemaakt|hersteld|vervangen|opgeruimd|schoongemaakt|opgehaald|weggehaald|verwijderd|leeggehaald|geleegd|doorgespoten|ontstopt|gesnoeid|gemaaid|rechtgezet)\b|\b(?:brandt|brandden|branden|doet|doen|werkt|werken|loopt)\s+(?:\w+\s+)?weer\b|\bweer\s+(?:licht|in orde|schoon|heel|vrij|begaanbaar)\b|\bis\s+(?:weg|verdwenen)\b|\b(?:has|have|was|were|got|been)\s+(?:\w+\s+){0,2}?(?:fixed|repaired|cleaned|cleared|removed|replaced|collected|emptied|sorted|unblocked|trimmed)\b|\b(?:works|working)\s+again\b|\bcame\s+(?:by|round)\s+(?:\w+\s+){0,3}?(?:and\s+)?(?:fixed|cleaned|cleared|repaired)",
+            r"(?i)\b(?:is|zijn|werd|werden|was|waren|al|netjes|keurig|snel|inmiddels|intussen|hebben|heeft|hebt)\s+(?:\w+\s+){0,3}?(?:opgelost|gerepareerd|gemaakt|hersteld|vervangen|opgeruimd|schoongemaakt|opgehaald|weggehaald|verwijderd|leeggehaald|geleegd|doorgespoten|ontstopt|gesnoeid|gemaaid|rechtgezet|vastgezet|rechtgezet|teruggeplaatst|afgezet)\b|\b(?:brandt|brandde|brandden|branden|doet|deed|deden|doen|werkt|werkte|werken|loopt|spuit|spoot)\s+(?:\w+\s+){0,2}?weer\b|\bweer\s+(?:licht|in orde|schoon|heel|vrij|begaanbaar)\b|\bweer\s+(?:werkt|brandt|branden|doet|open\s+kan|dicht\s+kan)\b|\b(?:zien|zie|ruiken|ruik|horen|hoor|see|smell|hear)\s+(?:\w+\s+)?(?:geen|nothing|no)\s+(?:\w+\s+)?(?:meer|more|anymore)\b|\bno\s+more\s+(?:\w+\s+)?(?:rats|smell|noise|rubbish|water)\b|\bis\s+(?:weg|verdwenen)\b|\b(?:is|zijn)\s+(?:weer\s+|nu\s+)?(?:schoon|leeg|opgeruimd)\b|\b(?:is|are)\s+(?:now\s+)?(?:clean|empty|clear)\s+(?:again|now)\b|\b(?:sinds|na|since|after)\s+(?:de|het|die|jullie|u|uw|the|your|you|they)?\s*(?:\w+\s+){0,2}?(?:reparatie|herstel|vervanging|repair|fix|fixed|repaired|replaced|gerepareerd|gemaakt|vervangen|hersteld)\b|\b(?:has|have|was|were|got|been|is|are)\s+(?:\w+\s+){0,2}?(?:fixed|repaired|cleaned|cleared|removed|replaced|collected|emptied|sorted|unblocked|trimmed|pruned|mended|restored)\b|\b(?:works|working|fine)\s+again\b|\bworks\s+fine\b|\bcame\s+(?:by|round)\s+(?:\w+\s+){0,3}?(?:and\s+)?(?:fixed|cleaned|cleared|repaired)",
         )
         .expect("fixed pattern compiles")
     })
 }
 
+/// Words that turn a fix into its absence or into a wish ("is nog steeds niet gemaakt",
+/// "moet gemaakt worden", "has not been fixed", "needs to be repaired").
+const NOT_FIXED: &[&str] = &[
+    "niet", "nooit", "moet", "moeten", "moest", "kan", "kunnen", "zal", "zullen", "zou", "zouden",
+    "graag", "wil", "willen", "wordt", "worden", "te", "not", "never", "yet", "should", "must",
+    "will", "would", "can", "could", "to", "needs", "need", "hasn't", "haven't", "wasn't",
+    "weren't", "isn't", "aren't", "still", "wanneer", "when", "of", "if", "als",
+];
+
 /// Whether `text` says the issue has been dealt with ("is gemaakt", "brandt weer", "has been
-/// fixed") — with thanks or without.
+/// fixed", "sinds de reparatie") — with thanks or without, and not negated or wished for
+/// ("is nog steeds niet opgehaald", "moet gemaakt worden", "has not been emptied").
 pub fn says_fixed(text: &str) -> bool {
-    fixed_re().is_match(text)
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    fixed_re().find_iter(text).any(|m| {
+        let before = words(&text[..m.start()]);
+        let inside = words(m.as_str());
+        let after = words(&text[m.end()..]);
+        let negated = |w: &String| NOT_FIXED.contains(&w.as_str()) || w.ends_with("n't");
+        !inside.iter().any(negated)
+            && !before.iter().rev().take(2).any(negated)
+            && !after
+                .first()
+                .is_some_and(|w| ["worden", "wordt", "be", "te"].contains(&w.as_str()))
+    })
+}
+
+fn clause_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)[.!?;\n]+|,?\s+\b(?:maar|alleen|helaas|but|however|only)\b")
+            .expect("clause pattern compiles")
+    })
+}
+
+/// The problems `text` names outside the clauses that say something was fixed ("de lamp
+/// brandt weer, dank. Maar nu is de paal aangereden" names `ongeluk`; "de stank is weg"
+/// names none): a message that tells of a fix and of a problem besides reports that problem.
+/// The municipality's handling and danger are no problem of their own here.
+pub fn problems_besides_fix(text: &str) -> Vec<String> {
+    let rest: Vec<&str> = clause_re().split(text).filter(|c| !says_fixed(c)).collect();
+    problems_in(&rest.join(". "))
+        .into_iter()
+        .filter(|p| p != "geen_reactie" && p != "gevaarlijk")
+        .collect()
+}
+
+fn still_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\b(?:nog\s+(?:steeds|altijd)|nog\s+precies\s+zo|(?:staat|ligt|zit|hangt|is)\s+er\s+nog|still|remains?)\b")
+            .expect("still pattern compiles")
+    })
+}
+
+/// Whether `text` says a problem persists ("nog steeds", "ligt er nog", "still"): a fix it
+/// mentions is of something else.
+pub fn says_still(text: &str) -> bool {
+    still_re().is_match(text)
 }
 
 /// Whether `text` asks where a request or report stays ("waar blijft het", "nog niets gehoord").
@@ -243,6 +303,32 @@ mod tests {
         assert!(says_fixed("Het grofvuil is netjes opgehaald."));
         assert!(!says_fixed("Het stinkt weer uit de put."));
         assert!(!says_fixed("Wanneer wordt het opgehaald?"));
+        assert!(!says_fixed("Het grofvuil is nog steeds niet opgehaald."));
+        assert!(!says_fixed("De bank is gevaarlijk en moet gemaakt worden."));
+        assert!(!says_fixed("The container has not been emptied in weeks."));
+        assert!(!says_fixed("It still hasn't been repaired."));
+        assert!(says_fixed(
+            "Hij brandde net weer sinds de reparatie van vorige maand."
+        ));
+        assert!(says_fixed(
+            "The lamp post works fine since you fixed it in January."
+        ));
+        assert!(says_fixed("Het net is inmiddels vervangen, dank!"));
+        assert!(says_fixed("Even laten weten dat de container weer werkt."));
+        assert!(says_fixed(
+            "De bestrijder is geweest en we zien geen ratten meer."
+        ));
+        assert!(says_still("Maar de zitting is nog steeds doorgebroken."));
+        assert!(
+            problems_besides_fix("Ze zijn het riool komen doorspuiten, de stank is weg.")
+                .is_empty()
+        );
+        assert_eq!(
+            problems_besides_fix(
+                "De lamp brandt weer, dank! Maar nu is de paal aangereden door een bus."
+            ),
+            ["ongeluk"]
+        );
     }
 
     #[test]
@@ -250,6 +336,12 @@ mod tests {
         assert!(asks_status("Waar blijft mijn vergunning?"));
         assert!(asks_status("Ik heb nog steeds niets gehoord."));
         assert!(asks_status("What is the status of my application?"));
+        assert!(asks_status(
+            "We zijn zeven weken verder en hebben niets ontvangen."
+        ));
+        assert!(asks_status(
+            "Het is nu acht weken, er heeft niemand gebeld."
+        ));
         assert!(!asks_status("De lamp is kapot."));
     }
 }
