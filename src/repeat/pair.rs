@@ -462,9 +462,9 @@ mod tests {
     #[test]
     fn same_lamp_in_other_words_scores_above_another_problem_at_the_same_lamp() {
         let m = PairModel::builtin();
-        let first = Signature::of("De lantaarnpaal voor Merelstraat 22 brandt niet meer.");
-        let again = Signature::of("Bij Merelstraat 22 is het 's avonds nog steeds pikkedonker.");
-        let hit = Signature::of("Een auto heeft de lantaarnpaal in de Merelstraat aangereden.");
+        let first = Signature::of("De lantaarnpaal bij Lijsterlaan 14 brandt niet meer.");
+        let again = Signature::of("Bij Lijsterlaan 14 is het 's avonds nog steeds pikkedonker.");
+        let hit = Signature::of("Een auto heeft de lantaarnpaal in de Lijsterlaan aangereden.");
         let same = m.score(&Pair::of(&first, &again, 17.0, false));
         let other = m.score(&Pair::of(&first, &hit, 60.0, false));
         assert!(same.probability >= m.threshold, "{same:?}");
