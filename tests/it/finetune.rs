@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use herken::domain::Label;
-use herken::pipeline::model::encoder::{cosine, Encoder, Runtime, TopLayers};
+use herken::pipeline::model::encoder::{cosine, Encoder, Runtime, TopLayers, INT8_AGREEMENT};
 use herken::training::finetune::{boundary_states, fine_tune, save};
 use herken::training::FineTuneOptions;
 
@@ -106,8 +106,13 @@ fn every_runtime_computes_what_fine_tuning_computed() {
         for (k, &i) in [0usize, 3, 7].iter().enumerate() {
             let got = e.embed(texts[i]).unwrap();
             let c = cosine(&got, &embedded[k]);
-            // Training runs the top layer on f16 boundary states; the runtimes on f32 ones.
-            assert!(c >= 0.999, "{runtime}: cosine {c:.5} for {:?}", texts[i]);
+            // Training runs the top layer on f16 boundary states; the f32 runtimes on f32
+            // ones; the int8 runtime approximates them within its stated bound.
+            let bound = match runtime {
+                Runtime::Int8 => INT8_AGREEMENT,
+                Runtime::Libtorch | Runtime::Rust => 0.999,
+            };
+            assert!(c >= bound, "{runtime}: cosine {c:.5} for {:?}", texts[i]);
             let moved = cosine(&got, &base.embed(texts[i]).unwrap());
             assert!(
                 moved < 0.999_99,
