@@ -26,6 +26,7 @@
 //! found them.
 
 use crate::domain::{Label, Message};
+use crate::pipeline::cues::CharIndex;
 use crate::pipeline::model::features::{self, ModelInput};
 use crate::pipeline::model::SparseScorer;
 use crate::pipeline::types::{Cue, Family, LabelScores};
@@ -256,18 +257,6 @@ pub fn is_filler(word: &str) -> bool {
         "groeten",
         "vriendelijke",
         "hartelijke",
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
         "maandag",
         "dinsdag",
         "woensdag",
@@ -353,7 +342,11 @@ pub fn is_filler(word: &str) -> bool {
         "saturday",
         "sunday",
     ];
-    word.chars().all(|c| c.is_ascii_digit()) || FILLER.iter().any(|f| f.eq_ignore_ascii_case(word))
+    word.chars().all(|c| c.is_ascii_digit())
+        || FILLER
+            .iter()
+            .chain(crate::domain::DUTCH_MONTHS.iter())
+            .any(|f| f.eq_ignore_ascii_case(word))
 }
 
 /// Whether the text between two words ends a clause.
@@ -491,25 +484,6 @@ pub fn phrases(
     chosen
 }
 
-/// Char offsets of a byte offset, for offsets that mostly increase.
-struct Chars<'a> {
-    text: &'a str,
-    byte: usize,
-    chars: usize,
-}
-
-impl Chars<'_> {
-    fn at(&mut self, byte: usize) -> usize {
-        if byte < self.byte {
-            self.byte = 0;
-            self.chars = 0;
-        }
-        self.chars += self.text[self.byte..byte].chars().count();
-        self.byte = byte;
-        self.chars
-    }
-}
-
 /// The cues of a classified message with the model's evidence added: the lexicon cues (those
 /// backing `label` with their weight) and the model's phrases as cues, in text order.
 pub fn attribute(
@@ -527,14 +501,10 @@ pub fn attribute(
     let g = gradient(sparse, &input, label);
     let words = word_scores_with(sparse, input.text, &g);
     let norm = &analysis.normalized;
-    let mut chars = Chars {
-        text: input.text,
-        byte: 0,
-        chars: 0,
-    };
+    let mut chars = CharIndex::new(input.text);
     // Original char span of a byte span of the evidence text.
     let mut original = |s: usize, e: usize| {
-        let (cs, ce) = (chars.at(s), chars.at(e));
+        let (cs, ce) = (chars.char_at(s), chars.char_at(e));
         norm.original_span(cs, ce)
     };
     let word_spans: Vec<Option<(usize, usize)>> =

@@ -63,14 +63,14 @@ pub fn family_counts(cues: &[TextCue]) -> [u32; Family::ALL.len()] {
 }
 
 /// Converts byte offsets to char offsets for offsets that mostly increase.
-struct CharIndex<'a> {
+pub(crate) struct CharIndex<'a> {
     text: &'a str,
     byte: usize,
     chars: usize,
 }
 
 impl<'a> CharIndex<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         CharIndex {
             text,
             byte: 0,
@@ -78,7 +78,7 @@ impl<'a> CharIndex<'a> {
         }
     }
 
-    fn char_at(&mut self, byte: usize) -> usize {
+    pub(crate) fn char_at(&mut self, byte: usize) -> usize {
         if byte < self.byte {
             self.byte = 0;
             self.chars = 0;

@@ -22,7 +22,7 @@ use safetensors::Dtype;
 use tch::{Kind, Tensor};
 
 use super::bert::BertConfig;
-use super::quantized::{self, Mapped, LINEARS};
+use super::quantized::{self, Mapped};
 
 // Whether libtorch has printed (to /dev/null) its deprecation notice for packing, and for the
 // int8 product; see `without_stderr`.
@@ -221,7 +221,6 @@ impl Encoder {
                 let (o, i) = dims(m);
                 Linear::load(&st, &format!("layer.{l}.{m}"), o, i)
             };
-            debug_assert_eq!(LINEARS, ["qkv", "ao", "fi", "fo"]);
             layers.push(Layer {
                 qkv: lin("qkv")?,
                 ao: lin("ao")?,

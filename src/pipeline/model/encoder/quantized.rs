@@ -30,9 +30,6 @@ use crate::pipeline::model::half::{f16_to_f32, f32_to_f16};
 /// The format tag in the file's metadata; a file with another tag is made again.
 pub const FORMAT: &str = "herken-int8/2";
 
-/// The linear maps of one layer, by their name in the file.
-pub const LINEARS: [&str; 4] = ["qkv", "ao", "fi", "fo"];
-
 /// Where the quantised weights of encoder `id` live inside the model directory `dir`.
 pub fn path_for(dir: &Path, id: &str) -> PathBuf {
     let safe: String = id
