@@ -146,7 +146,7 @@ fn dutch_paraphrases_lie_nearer_each_other_than_other_labels() {
         (
             "bezwaar",
             [
-                "Ik maak bezwaar tegen de WOZ-waarde van mijn woning, die is veel te hoog vastgesteld.",
+                "Ik maak bezwaar tegen de vastgestelde WOZ-waarde van ons huis, die is veel te hoog.",
                 "De vastgestelde WOZ-waarde van mijn huis klopt niet; ik teken daartegen bezwaar aan.",
             ],
         ),

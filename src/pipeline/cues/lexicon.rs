@@ -1,6 +1,6 @@
 //! The lexicon: reviewable TOML files in `data/lexicon/` (families.toml, nl.toml, en.toml,
 //! instanties.toml), compiled once into one case-insensitive regex per family and language.
-//! The family `instantie` comes from instanties.toml (bodies that do not act for the
+//! The family `instantie` comes from instanties.toml (organisations that do not act for the
 //! municipality, with their names), in both languages, so that an explanation can name the
 //! body to refer the writer to ([`Lexicon::body`]).
 //!

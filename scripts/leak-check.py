@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Leak check: no text under data/, src/, tests/ or the README may share a run of
+eight words with a text of the evaluation sets in ../shared/eval (digits dropped,
+accents folded, three tokenisations). Exit 1 and list the runs when one does.
+
+Usage: scripts/leak-check.py [--eval DIR] [--n 8] [PATH ...]
+"""
+import argparse, json, os, re, sys, unicodedata
+
+TOKENISERS = (
+    lambda s: re.findall(r"[a-z0-9]+", s),
+    lambda s: re.findall(r"[a-z]+", s),
+    lambda s: s.split(),
+)
+
+
+def fold(s):
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode().lower()
+
+
+def strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from strings(v)
+
+
+def texts_of(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        raw = f.read()
+    if path.endswith(".jsonl"):
+        out = []
+        for line in raw.splitlines():
+            try:
+                out.extend(strings(json.loads(line)))
+            except ValueError:
+                out.append(line)
+        return out
+    return [raw]
+
+
+def runs(text, n):
+    t = fold(text)
+    out = set()
+    for tok in TOKENISERS:
+        w = tok(t)
+        out.update(" ".join(w[i:i + n]) for i in range(len(w) - n + 1))
+    return out
+
+
+def main():
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--eval", default=os.path.join(here, "..", "shared", "eval"))
+    ap.add_argument("--n", type=int, default=8)
+    ap.add_argument("paths", nargs="*")
+    a = ap.parse_args()
+    evals = {}
+    for name in sorted(os.listdir(a.eval)):
+        if name.endswith(".jsonl"):
+            for t in texts_of(os.path.join(a.eval, name)):
+                for r in runs(t, a.n):
+                    evals.setdefault(r, name)
+    roots = a.paths or [os.path.join(here, p) for p in ("data", "src", "tests", "README.md", "benches")]
+    hits = 0
+    files = 0
+    for root in roots:
+        walk = [(root, [], [""])] if os.path.isfile(root) else os.walk(root)
+        for d, _, names in walk:
+            for name in names:
+                p = os.path.join(d, name) if name else d
+                if not re.search(r"\.(jsonl|json|toml|rs|md|txt|eml|html|js|csv)$", p):
+                    continue
+                files += 1
+                for t in texts_of(p):
+                    for r in runs(t, a.n) & evals.keys():
+                        hits += 1
+                        print(f"{os.path.relpath(p, here)}: '{r}' (in {evals[r]})")
+    print(f"leak-check: {files} files, {hits} shared {a.n}-word runs", file=sys.stderr)
+    sys.exit(1 if hits else 0)
+
+
+if __name__ == "__main__":
+    main()
