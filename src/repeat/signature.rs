@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn english_crossing_with_other_words_for_the_bin() {
         let a = Signature::of(
-            "The buried rubbish bin where Stationsweg meets Irisstraat is full.",
+            "The underground container for household waste where Stationsweg meets Irisstraat is full.",
         );
         let b = Signature::of("The bin at Stationsweg/Irisstraat is still overflowing.");
         assert!(same(&a, &b));

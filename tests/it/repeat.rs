@@ -206,7 +206,8 @@ fn req(id: &str, sender: &str, at: DateTime<Utc>, text: &str) -> pb::ClassifyReq
 }
 
 async fn restart_keeps_memory(cfg: herken::config::Config) {
-    let first = "De lantaarnpaal voor Merelstraat 22 brandt al dagen niet, het is er 's avonds donker.";
+    let first =
+        "De lantaarnpaal voor Merelstraat 22 brandt al dagen niet, het is er 's avonds donker.";
     let second = "Het licht bij Merelstraat 22 is nog altijd uit. Wanneer komt er iemand?";
     let server = TestServer::start(cfg.clone()).await;
     let mut client = ClassifierClient::new(channel(&server.url()).await);
