@@ -5,6 +5,7 @@ mod cli;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    limit_malloc_arenas();
     let args = cli::Args::parse();
     match cli::run(args) {
         Ok(code) => code,
@@ -12,5 +13,18 @@ fn main() -> std::process::ExitCode {
             eprintln!("herken: {e:#}");
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+/// glibc gives every thread that allocates its own 64 MB malloc arena, up to eight per core;
+/// the server's threads (gRPC, recognition, libtorch's tensors) left about ten of them, each
+/// holding freed tensors: 610 MB resident after a load run against 560 MB with one arena per
+/// core (and no more CPU per message). `MALLOC_ARENA_MAX` in the environment still decides.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, cores.max(2) as libc::c_int) };
     }
 }

@@ -260,28 +260,43 @@ impl Recognizer {
     /// Build from configuration: lexicon (built-in or `lexicon_dir`) and the trained model.
     /// Without a trained model it runs degraded on the lexicon, unless `require_model` is set.
     pub fn from_config(config: &Config) -> Result<Recognizer> {
-        let lexicon = match &config.lexicon_dir {
-            Some(dir) => Lexicon::from_dir(dir)?,
-            None => Lexicon::builtin()?,
-        };
-        let (scorer, status): (Box<dyn Scorer>, ModelStatus) =
-            match model::load_sparse(&config.model_dir, &lexicon) {
-                Ok(sparse) => match load_encoder(config) {
-                    Ok((encoder, head)) => (
-                        Box::new(model::EncoderScorer::new(encoder, sparse, head)),
-                        ModelStatus::Ready,
-                    ),
-                    Err(why) if !config.require_encoder => {
-                        (Box::new(sparse), ModelStatus::Degraded(why))
-                    }
-                    Err(why) => return Err(Error::Model(why)),
-                },
-                Err(e) if !config.require_model && !config.require_encoder => (
-                    Box::new(CueScorer::new(&lexicon)),
-                    ModelStatus::Degraded(e.to_string()),
-                ),
-                Err(e) => return Err(e),
+        // The encoder (weights, tokenizer) loads on its own thread while the lexicon compiles
+        // and the sparse model is read: a one-shot `herken classify` waits for the slower of
+        // the two instead of their sum.
+        let (lexicon, sparse, encoder) = std::thread::scope(|s| {
+            let encoder = s.spawn(|| load_encoder(config));
+            let lexicon = match &config.lexicon_dir {
+                Some(dir) => Lexicon::from_dir(dir),
+                None => Lexicon::builtin(),
             };
+            let sparse = lexicon
+                .as_ref()
+                .ok()
+                .map(|l| model::load_sparse(&config.model_dir, l));
+            let encoder = encoder
+                .join()
+                .unwrap_or_else(|_| Err("loading the encoder panicked".to_string()));
+            (lexicon, sparse, encoder)
+        });
+        let lexicon = lexicon?;
+        let sparse = sparse.expect("read when the lexicon loaded");
+        let (scorer, status): (Box<dyn Scorer>, ModelStatus) = match sparse {
+            Ok(sparse) => match encoder {
+                Ok((encoder, head)) => (
+                    Box::new(model::EncoderScorer::new(encoder, sparse, head)),
+                    ModelStatus::Ready,
+                ),
+                Err(why) if !config.require_encoder => {
+                    (Box::new(sparse), ModelStatus::Degraded(why))
+                }
+                Err(why) => return Err(Error::Model(why)),
+            },
+            Err(e) if !config.require_model && !config.require_encoder => (
+                Box::new(CueScorer::new(&lexicon)),
+                ModelStatus::Degraded(e.to_string()),
+            ),
+            Err(e) => return Err(e),
+        };
         let router = match &config.routing_file {
             Some(path) => Router::from_file(path)?,
             None => Router::builtin(),

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use herken::pipeline::model::encoder::{cosine, load_shared, Encoder, Runtime, INT8_AGREEMENT};
+use herken::pipeline::model::encoder::{
+    cosine, load_shared, Encoder, Runtime, INT8_AGREEMENT, MAX_TOKENS,
+};
 
 use crate::support::root;
 
@@ -225,5 +227,75 @@ fn a_corrupt_weights_file_is_a_clear_error_on_every_runtime() {
             err.contains("encoder") && err.contains("model.safetensors"),
             "{runtime}: {err}"
         );
+    }
+}
+
+#[test]
+fn our_tokenizer_matches_the_reference_one() {
+    // herken reads tokenizer.json into its own Unigram table (tokenize.rs); the `tokenizers`
+    // crate's Tokenizer is the reference: the same ids for every corpus text and for inputs
+    // that exercise the edges (added tokens in the text, unknown characters, odd spaces,
+    // combining accents, scripts the corpus lacks, a text over MAX_TOKENS).
+    let dir = std::env::var_os("HERKEN_ENCODER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(herken::fetch::default_encoder_dir);
+    let reference = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    let e = encoder();
+    let mut texts: Vec<String> = [
+        "",
+        " ",
+        "   leading and trailing   ",
+        "tabs\tand\nnewlines\r\nmixed",
+        "<s>Hallo</s> en <mask> of <unk><pad>",
+        "a<mask>b</s></s>",
+        "Cafe\u{301} cafe\u{301}s en na\u{ef}ef",
+        "\u{fb01}ets \u{2460} \u{ff21}\u{ff22} \u{2126}",
+        "\u{e000}\u{e001} priv\u{e002}e \u{10ffff}",
+        "zero\u{200b}width\u{feff} joiner\u{200d}",
+        "Emoji 😡😡 🤬👍🏽 en 🇳🇱",
+        "中文 日本語のテキスト 한국어 العربية עברית ελληνικά русский",
+        "mijn BSN is 123456789, bel 06-12345678 of mail a@b.nl",
+        "HOOFDLETTERS!!! ??? ... --- ___ ***",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    texts.push("lantaarnpaal kapot ".repeat(400));
+    // The corpus and the evaluation sets' texts (real residents' writing: odd characters).
+    let eval = root().join("../shared/eval");
+    for dir in [root().join("data/corpus"), eval] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|x| x == "jsonl") {
+                for line in std::fs::read_to_string(&path).unwrap().lines() {
+                    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    let messages = match v["messages"].as_array() {
+                        Some(m) => m.clone(),
+                        None => vec![v],
+                    };
+                    texts.extend(
+                        messages
+                            .iter()
+                            .filter_map(|m| m["text"].as_str().map(String::from)),
+                    );
+                }
+            }
+        }
+    }
+    assert!(texts.len() > 5000, "the corpus was not read");
+    for text in &texts {
+        let want = reference
+            .encode(format!("query: {text}"), true)
+            .unwrap()
+            .get_ids()
+            .to_vec();
+        let mut want = want;
+        if want.len() > MAX_TOKENS {
+            let last = *want.last().unwrap();
+            want.truncate(MAX_TOKENS - 1);
+            want.push(last);
+        }
+        let got = e.token_ids(text).unwrap();
+        assert_eq!(got, want, "token ids differ for {text:?}");
     }
 }

@@ -239,16 +239,49 @@ impl Encoder {
             .map_err(|e| fail(anyhow::anyhow!("reading config.json: {e}")))?;
         let config: bert::BertConfig = serde_json::from_slice(&config_json)
             .map_err(|e| fail(anyhow::anyhow!("parsing config.json: {e}")))?;
-        let tokenizer =
-            QueryTokenizer::from_file(&dir.join("tokenizer.json"), config.max_position_embeddings)
+        // The tokenizer is read on a thread of its own while the weights load.
+        std::thread::scope(|s| {
+            let tokenizer = s.spawn(|| {
+                QueryTokenizer::from_file(
+                    &dir.join("tokenizer.json"),
+                    config.max_position_embeddings,
+                )
+            });
+            let loaded = Encoder::load_backend(dir, runtime, top, &config, &config_json);
+            let tokenizer = tokenizer
+                .join()
+                .map_err(|_| fail(anyhow::anyhow!("reading tokenizer.json panicked")))?
                 .map_err(fail)?;
-        let (dim, max_positions, vocab_size, layers) = (
-            config.hidden_size,
-            config.max_position_embeddings,
-            config.vocab_size,
-            config.num_hidden_layers,
-        );
-        let base_id = base_id(dir, &config_json);
+            let (backend, base_id, id) = loaded?;
+            Ok(Encoder {
+                backend,
+                tokenizer,
+                runtime,
+                dim: config.hidden_size,
+                max_positions: config.max_position_embeddings,
+                vocab_size: config.vocab_size,
+                layers: config.num_hidden_layers,
+                base_id,
+                id,
+                in_flight: std::sync::atomic::AtomicUsize::new(0),
+                cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                results: cache::ResultCache::new(cache::DEFAULT_ENTRIES),
+            })
+        })
+    }
+
+    /// The forward pass's weights on `runtime`, the base encoder's id and the id of the
+    /// encoder with `top`'s layers.
+    fn load_backend(
+        dir: &Path,
+        runtime: Runtime,
+        top: Option<&Path>,
+        config: &bert::BertConfig,
+        config_json: &[u8],
+    ) -> Result<(Backend, String, String)> {
+        let fail = |e: anyhow::Error| Error::Model(format!("encoder {}: {e:#}", dir.display()));
+        let config = config.clone();
+        let base_id = base_id(dir, config_json);
         let top = top.map(TopLayers::read).transpose()?;
         if let Some(t) = &top {
             if t.base_encoder != base_id {
@@ -281,7 +314,7 @@ impl Encoder {
             }
             #[cfg(feature = "libtorch")]
             Runtime::Libtorch => Backend::Libtorch(
-                torch::Encoder::load(dir, &config_json, top.as_ref()).map_err(fail)?,
+                torch::Encoder::load(dir, config_json, top.as_ref()).map_err(fail)?,
             ),
             #[cfg(feature = "libtorch")]
             Runtime::Int8 => {
@@ -294,20 +327,7 @@ impl Encoder {
             }
         };
         let id = encoder_id(&base_id, top.as_ref());
-        Ok(Encoder {
-            backend,
-            tokenizer,
-            runtime,
-            dim,
-            max_positions,
-            vocab_size,
-            layers,
-            base_id,
-            id,
-            in_flight: std::sync::atomic::AtomicUsize::new(0),
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            results: cache::ResultCache::new(cache::DEFAULT_ENTRIES),
-        })
+        Ok((backend, base_id, id))
     }
 
     /// Short id: model and weights hash (the same on every runtime: they compute one
