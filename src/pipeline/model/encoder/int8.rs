@@ -278,19 +278,35 @@ impl Encoder {
         let hd = h as i64 / nh;
         let scale = 1.0 / (hd as f64).sqrt();
         let mut tapped = None;
+        // Every token sees every other. (tch passes a missing mask to libtorch 2.4 as an
+        // undefined tensor, which its check refuses; an all-zero additive mask is the same.)
+        let no_mask = Tensor::zeros([t as i64, t as i64], (Kind::Float, tch::Device::Cpu));
         for (li, ly) in self.layers.iter().enumerate() {
             if tap == Some(li) {
                 tapped = Some(pooled(&x)?);
             }
             let qkv = ly.qkv.forward(&x, threads)?; // [t, 3h]
-            let heads = qkv.view([t as i64, 3, nh, hd]).permute([1, 2, 0, 3]); // [3, nh, t, hd]
+                                                    // [3, 1, nh, t, hd]: libtorch's fused attention (one pass over each head's scores
+                                                    // instead of a product, a softmax and a second product) wants batch-first 4-D.
+            let heads = qkv
+                .view([t as i64, 3, nh, hd])
+                .permute([1, 2, 0, 3])
+                .unsqueeze(1);
             let (q, k, v) = (heads.get(0), heads.get(1), heads.get(2));
-            let probs = (q.matmul(&k.transpose(-1, -2)) * scale).softmax(-1, Kind::Float);
-            let ctx = probs
-                .matmul(&v) // [nh, t, hd]
-                .permute([1, 0, 2])
-                .contiguous()
-                .view([t as i64, h as i64]);
+            let ctx = Tensor::f_scaled_dot_product_attention(
+                &q,
+                &k,
+                &v,
+                Some(&no_mask),
+                0.0,
+                false,
+                scale,
+            )
+            .map_err(|e| anyhow!("attention: {e}"))? // [1, nh, t, hd]
+            .squeeze_dim(0)
+            .permute([1, 0, 2])
+            .contiguous()
+            .view([t as i64, h as i64]);
             let a = ly.ao.forward(&ctx, threads)?;
             x = ly.aln.forward(&(a + &x), h, eps);
             let f = ly.fi.forward(&x, threads)?.gelu("none");
