@@ -335,6 +335,7 @@ pub fn is_filler(word: &str) -> bool {
         "be",
         "been",
         "am",
+        "being",
         "have",
         "has",
         "had",
@@ -636,7 +637,7 @@ fn salience_res() -> &'static [(Salience, regex::Regex); 3] {
             (
                 Salience::Nobody,
                 re(concat!(
-                    r"niemand|nooit|niets|niks|nergens|helemaal niet|wel degelijk|",
+                    r"niemand|geen (?:mens|hond|sterveling)|nooit|niets|niks|nergens|helemaal niet|wel degelijk|",
                     r"geen (?:enkele )?(?:reactie|antwoord|bericht|brief|mail|telefoontje|excuses|uitleg|terugkoppeling)|",
                     r"nobody|no[ -]one|never|nothing|not even|no (?:reply|answer|response|word)"
                 )),
