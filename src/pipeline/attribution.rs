@@ -701,7 +701,8 @@ pub fn salient_phrases(
     }
     let filler = |i: usize| is_filler(&text[words[i].start..words[i].end]);
     let t = sparse.model().temperature;
-    let base = log_odds(&logits(sparse, input), label.index(), t);
+    // The label's log-odds on the whole text: computed once, and only when a clause is checked.
+    let mut base: Option<f32> = None;
     let mut found: Vec<(Phrase, Salience)> = Vec::new();
     let mut checks = 0;
     for &(first, last) in &ranges {
@@ -726,7 +727,8 @@ pub fn salient_phrases(
             text: &without,
             ..*input
         };
-        let drop = base - log_odds(&logits(sparse, &occluded), label.index(), t);
+        let whole = *base.get_or_insert_with(|| log_odds(&logits(sparse, input), label.index(), t));
+        let drop = whole - log_odds(&logits(sparse, &occluded), label.index(), t);
         if drop < opts.min_salient_drop {
             continue;
         }
