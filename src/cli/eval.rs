@@ -272,6 +272,11 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 "by_label": r.by_label.iter().map(|(k, c)| (k.clone(), counts(c))).collect::<serde_json::Map<_, _>>(),
                 "by_lang": r.by_lang.iter().map(|(k, c)| (k.clone(), counts(c))).collect::<serde_json::Map<_, _>>(),
                 "misses": r.misses,
+                // Every scored message's cues, for a person studying which cues land on a mark.
+                "messages": main.evidence.iter().map(|(i, predicted, lang, cues)| json!({
+                    "id": examples[*i].message.id, "gold": examples[*i].label,
+                    "predicted": predicted, "lang": lang, "cues": cues,
+                })).collect::<Vec<_>>(),
             });
         }
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -19,8 +19,18 @@
 //!    re-scorings per message, so the cost is bounded (a few feature extractions, microseconds
 //!    beside the encoder's milliseconds).
 //!
+//! 4. **Clauses with a wording a trainer points at** ([`Salience`]: a request, nobody/never,
+//!    a judgement, a question) that no lexicon family stands for, because by itself such a
+//!    wording says nothing about the label: a clause with one becomes a cue when leaving the
+//!    whole clause out lowers the label's log-odds by at least
+//!    [`AttributionOptions::min_salient_drop`] (at most `max_checks` such re-scorings too).
+//!    They come first; word windows (2.–3.) only while fewer than
+//!    [`AttributionOptions::phrases_below`] cues back the label, and never over a word of
+//!    place or time ([`is_context`]), which a sparse model weighs and a trainer does not mark.
+//!
 //! The cues it makes have `from_model` set, support the label, and carry the label's broadest
-//! lexicon family ([`model_family`]). Every cue that backs the label also gets a `weight`: the
+//! lexicon family ([`model_family`]; a request in a complaint is an expectation, nobody/never
+//! its handling: [`salient_family`]). Every cue that backs the label also gets a `weight`: the
 //! share of its words plus, for a lexicon cue, its share of its family's count feature and of
 //! the lexicon prior. The explanation quotes the cues with the highest weight, whichever source
 //! found them.
@@ -56,6 +66,17 @@ pub struct AttributionOptions {
     pub max_text_words: usize,
     /// Whether a clause that already holds a cue backing the label gets none.
     pub skip_backed: bool,
+    /// Whether a model phrase may not hold a word of place or time ([`is_context`]).
+    pub skip_context: bool,
+    /// Model phrases only while fewer cues than this back the label (lexicon and salient
+    /// clauses together).
+    pub phrases_below: usize,
+    /// Most cues per message from clauses with a wording a trainer points at ([`Salience`]).
+    pub max_salient: usize,
+    /// Longest span shown for such a clause, in words.
+    pub clause_words: usize,
+    /// Least drop in the label's log-odds when such a clause is left out.
+    pub min_salient_drop: f32,
 }
 
 impl Default for AttributionOptions {
@@ -70,6 +91,11 @@ impl Default for AttributionOptions {
             max_checks: 6,
             max_text_words: 2000,
             skip_backed: true,
+            skip_context: true,
+            phrases_below: 2,
+            max_salient: 3,
+            clause_words: 10,
+            min_salient_drop: 0.1,
         }
     }
 }
@@ -309,6 +335,7 @@ pub fn is_filler(word: &str) -> bool {
         "be",
         "been",
         "am",
+        "being",
         "have",
         "has",
         "had",
@@ -347,6 +374,78 @@ pub fn is_filler(word: &str) -> bool {
             .iter()
             .chain(crate::domain::DUTCH_MONTHS.iter())
             .any(|f| f.eq_ignore_ascii_case(word))
+}
+
+/// Words that say where or when, not what went wrong: a name (a capital inside a sentence),
+/// a number, a part of the day or a stretch of time. A sparse model learns from them which
+/// streets and seasons its corpus talked about; a trainer does not point at them, so a phrase
+/// of the model's never holds one.
+pub fn is_context(text: &str, start: usize, end: usize) -> bool {
+    const WHEN: &[&str] = &[
+        "vanochtend",
+        "vanmorgen",
+        "vanmiddag",
+        "vanavond",
+        "vannacht",
+        "gisteren",
+        "gisterochtend",
+        "gistermiddag",
+        "gisteravond",
+        "eergisteren",
+        "vandaag",
+        "morgen",
+        "overmorgen",
+        "ochtend",
+        "ochtends",
+        "middag",
+        "middags",
+        "avond",
+        "avonds",
+        "nacht",
+        "nachts",
+        "weekend",
+        "dag",
+        "dagen",
+        "dagelijks",
+        "week",
+        "weken",
+        "maand",
+        "maanden",
+        "jaar",
+        "jaren",
+        "uur",
+        "kwartier",
+        "minuten",
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+        "tonight",
+        "yesterday",
+        "today",
+        "tomorrow",
+        "weekend",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "hour",
+        "hours",
+        "minutes",
+    ];
+    let word = &text[start..end];
+    if word.chars().any(|c| c.is_ascii_digit()) || WHEN.iter().any(|w| w.eq_ignore_ascii_case(word))
+    {
+        return true;
+    }
+    // A capital not at the start of a sentence or line: a name of a street, person or place.
+    let capital = word.chars().next().is_some_and(char::is_uppercase) && word.chars().count() > 1;
+    let before = text[..start].trim_end_matches([' ', '\t', '\'', '"', '(']);
+    capital && !before.is_empty() && !before.ends_with(['.', '!', '?', '\n', ':', ';'])
 }
 
 /// Whether the text between two words ends a clause.
@@ -427,13 +526,21 @@ pub fn phrases(
         .iter()
         .map(|w| is_filler(&text[w.start..w.end]))
         .collect();
+    let context: Vec<bool> = words
+        .iter()
+        .map(|w| opts.skip_context && is_context(text, w.start, w.end))
+        .collect();
     for i in 0..words.len() {
-        if words[i].score <= 0.0 || filler[i] || (opts.skip_backed && backed[clause[i]]) {
+        if words[i].score <= 0.0
+            || filler[i]
+            || context[i]
+            || (opts.skip_backed && backed[clause[i]])
+        {
             continue;
         }
         let mut sum = 0.0;
         for j in i..words.len().min(i + opts.max_words) {
-            if clause[j] != clause[i] {
+            if clause[j] != clause[i] || context[j] {
                 break;
             }
             sum += words[j].score;
@@ -482,6 +589,177 @@ pub fn phrases(
     }
     chosen.sort_by_key(|p| p.start);
     chosen
+}
+
+/// Wordings a trainer points at that no lexicon family stands for, because they say nothing
+/// about the label by themselves: the same request ends a melding, a bezwaar and a raadsadres.
+/// A clause with one becomes a cue only when the model confirms that it backs the label chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Salience {
+    /// A request: what the writer wants done ("graag …", "ik verzoek u …", "could you …").
+    Request,
+    /// Nobody, never, nothing: what did not happen.
+    Nobody,
+    /// A judgement of the writer's own ("ik vind …", "dat kan toch niet").
+    Judgement,
+    /// A question (the clause ends in a question mark).
+    Question,
+}
+
+fn salience_res() -> &'static [(Salience, regex::Regex); 3] {
+    static RE: std::sync::OnceLock<[(Salience, regex::Regex); 3]> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        let re = |p: &str| {
+            regex::RegexBuilder::new(&format!(r"\b(?:{p})\b"))
+                .case_insensitive(true)
+                .build()
+                .expect("salience pattern compiles")
+        };
+        [
+            (
+                Salience::Request,
+                re(concat!(
+                    // Dutch
+                    r"graag|verzoek(?:en|t)?|(?:wilt|kunt|zou|zoudt) u|(?:kunnen|willen|zouden|kan|wil) jullie|",
+                    r"(?:vraag|vragen) (?:ik |wij |we )?(?:u|jullie|de raad|het college)|",
+                    r"(?:ik|wij|we) (?:wil|willen) (?:graag|weten|dat|een)|ik eis|ik verlang|eis ik|",
+                    r"wie (?:ruimt|komt|doet|gaat|kan|moet|zorgt)|kan (?:de gemeente|iemand|er iemand)|",
+                    r"moet(?:en)? (?:worden|van tafel|weg)|(?:het )?zou fijn zijn|",
+                    r"te (?:herzien|heroverwegen|herroepen|vernietigen|verlagen|verhogen|wijzigen|intrekken|",
+                    r"aanpassen|schrappen|verbieden|invoeren|steunen|onderzoeken|bekijken|beoordelen|",
+                    r"repareren|verwijderen|vervangen|handhaven|terug te draaien|laten (?:\w+ )?(?:uitvoeren|onderzoeken|weghalen|repareren|opruimen))|",
+                    // English
+                    r"please|(?:could|can|would|will) (?:you|they|someone|somebody|the (?:city|municipality|council|gemeente))|",
+                    r"(?:i|we) (?:kindly |hereby |respectfully )?(?:request|ask|urge|call on|demand|want|would like)|",
+                    r"(?:i|we)'d like|look into|who (?:will|is going to|can|should)"
+                )),
+            ),
+            (
+                Salience::Nobody,
+                re(concat!(
+                    r"niemand|geen (?:mens|hond|sterveling)|nooit|niets|niks|nergens|helemaal niet|wel degelijk|",
+                    r"geen (?:enkele )?(?:reactie|antwoord|bericht|brief|mail|telefoontje|excuses|uitleg|terugkoppeling)|",
+                    r"nobody|no[ -]one|never|nothing|not even|no (?:reply|answer|response|word)"
+                )),
+            ),
+            (
+                Salience::Judgement,
+                re(concat!(
+                    r"ik vind|vind ik|(?:dit|dat|het) (?:is|kan|mag) toch|toch (?:niet|helemaal niet)|",
+                    r"kan (?:toch )?niet (?:de bedoeling|waar)|gewoon|",
+                    r"i find|i think|this is (?:not|really|unacceptable|ridiculous)|how (?:can|is it possible)"
+                )),
+            ),
+        ]
+    })
+}
+
+/// The kind of wording a trainer points at in `clause`, if any; `question` when it ends in a
+/// question mark. The byte offset in `clause` where the wording begins comes with it.
+pub fn salience(clause: &str, question: bool) -> Option<(Salience, usize)> {
+    for (kind, re) in salience_res() {
+        if let Some(m) = re.find(clause) {
+            return Some((*kind, m.start()));
+        }
+    }
+    question.then_some((Salience::Question, 0))
+}
+
+/// The lexicon family a cue of `kind` backing `label` carries: for a complaint a request is
+/// an expectation and what did not happen is handling; otherwise the label's broadest family.
+pub fn salient_family(kind: Salience, label: Label) -> Family {
+    match (kind, label) {
+        (Salience::Request, Label::Klacht) => Family::Verwachting,
+        (Salience::Nobody, Label::Klacht) => Family::Proces,
+        _ => model_family(label),
+    }
+}
+
+/// Clauses of `input.text` with a [`Salience`] that back `label`: leaving the clause out lowers
+/// the label's log-odds by at least [`AttributionOptions::min_salient_drop`]. Shown trimmed of
+/// function words at both ends, at most [`AttributionOptions::clause_words`] words from where
+/// the wording begins. None in a clause that overlaps `taken`. In text order, with their kind.
+pub fn salient_phrases(
+    sparse: &SparseScorer,
+    input: &ModelInput<'_>,
+    label: Label,
+    words: &[WordScore],
+    taken: &[(usize, usize)],
+    opts: &AttributionOptions,
+) -> Vec<(Phrase, Salience)> {
+    if words.is_empty() || words.len() > opts.max_text_words || opts.max_salient == 0 {
+        return Vec::new();
+    }
+    let text = input.text;
+    let clause = clauses(text, words);
+    let n_clauses = clause.last().map_or(0, |c| c + 1);
+    let mut ranges: Vec<(usize, usize)> = vec![(usize::MAX, 0); n_clauses];
+    for (i, c) in clause.iter().enumerate() {
+        let r = &mut ranges[*c];
+        r.0 = r.0.min(i);
+        r.1 = i;
+    }
+    let filler = |i: usize| is_filler(&text[words[i].start..words[i].end]);
+    let t = sparse.model().temperature;
+    // The label's log-odds on the whole text: computed once, and only when a clause is checked.
+    let mut base: Option<f32> = None;
+    let mut found: Vec<(Phrase, Salience)> = Vec::new();
+    let mut checks = 0;
+    for &(first, last) in &ranges {
+        if first > last || checks >= opts.max_checks {
+            continue;
+        }
+        let (cs, ce) = (words[first].start, words[last].end);
+        if taken.iter().any(|&(a, b)| cs < b && a < ce) {
+            continue;
+        }
+        let question = text[ce..].trim_start().starts_with('?');
+        let Some((kind, at)) = salience(&text[cs..ce], question) else {
+            continue;
+        };
+        // Leave the whole clause out.
+        checks += 1;
+        let mut without = String::with_capacity(text.len());
+        without.push_str(&text[..cs]);
+        without.push(' ');
+        without.push_str(&text[ce..]);
+        let occluded = ModelInput {
+            text: &without,
+            ..*input
+        };
+        let whole = *base.get_or_insert_with(|| log_odds(&logits(sparse, input), label.index(), t));
+        let drop = whole - log_odds(&logits(sparse, &occluded), label.index(), t);
+        if drop < opts.min_salient_drop {
+            continue;
+        }
+        // From the word where the wording begins (or earlier, to fill the window), trimmed.
+        let from = (first..=last)
+            .find(|&i| words[i].end > cs + at)
+            .unwrap_or(first);
+        let n = opts.clause_words.max(1);
+        let mut i = from.min((last + 1).saturating_sub(n)).max(first);
+        let mut j = (i + n - 1).min(last);
+        while i < j && filler(i) && i < from {
+            i += 1;
+        }
+        while j > i && filler(j) {
+            j -= 1;
+        }
+        found.push((
+            Phrase {
+                start: words[i].start,
+                end: words[j].end,
+                score: words[i..=j].iter().map(|w| w.score).sum(),
+                drop,
+            },
+            kind,
+        ));
+    }
+    // The strongest few, in text order.
+    found.sort_by(|a, b| b.0.drop.total_cmp(&a.0.drop));
+    found.truncate(opts.max_salient);
+    found.sort_by_key(|(p, _)| p.start);
+    found
 }
 
 /// The cues of a classified message with the model's evidence added: the lexicon cues (those
@@ -550,13 +828,33 @@ pub fn attribute(
         })
         .map(|(w, _)| (w.start, w.end))
         .collect();
-    let found = phrases(sparse, &input, label, &words, &taken, opts);
+    let salient = salient_phrases(sparse, &input, label, &words, &taken, opts);
+    let mut taken = taken;
+    taken.extend(salient.iter().map(|(p, _)| (p.start, p.end)));
+    let backing_now = cues.iter().filter(|c| backing(c)).count() + salient.len();
+    let phrase_opts = AttributionOptions {
+        max_cues: if backing_now < opts.phrases_below {
+            opts.max_cues
+        } else {
+            0
+        },
+        ..opts.clone()
+    };
+    let found: Vec<(Phrase, Family)> = salient
+        .into_iter()
+        .map(|(p, kind)| (p, salient_family(kind, label)))
+        .chain(
+            phrases(sparse, &input, label, &words, &taken, &phrase_opts)
+                .into_iter()
+                .map(|p| (p, model_family(label))),
+        )
+        .collect();
     let original_chars: Vec<usize> = if found.is_empty() {
         Vec::new()
     } else {
         message.text.char_indices().map(|(b, _)| b).collect()
     };
-    for p in found {
+    for (p, family) in found {
         let Some((start, end)) = original(p.start, p.end) else {
             continue;
         };
@@ -572,7 +870,7 @@ pub fn attribute(
             start,
             end,
             text: message.text[from..to].to_string(),
-            family: model_family(label),
+            family,
             supports: label,
             negated: false,
             from_model: true,
@@ -643,7 +941,8 @@ mod tests {
             let at: String = text.chars().skip(c.start).take(c.end - c.start).collect();
             assert_eq!(at, c.text);
             assert_eq!(c.supports, Label::Klacht);
-            assert_eq!(c.family, Family::Ongenoegen);
+            // "nergens" makes the clause one of what did not happen: handling.
+            assert!(matches!(c.family, Family::Ongenoegen | Family::Proces));
             assert!(c.weight > 0.0);
         }
         assert!(
@@ -678,6 +977,89 @@ mod tests {
         assert!(words.iter().all(|w| w.score > 0.0), "{words:?}");
         let against = word_scores(&sparse, &a.model_input(&m), Label::Klacht);
         assert!(against.iter().all(|w| w.score < 0.0), "{against:?}");
+    }
+
+    #[test]
+    fn salient_wordings_are_recognised_in_both_languages() {
+        let kind = |s: &str, q: bool| salience(s, q).map(|(k, _)| k);
+        assert_eq!(
+            kind("Graag zo snel mogelijk weghalen", false),
+            Some(Salience::Request)
+        );
+        assert_eq!(
+            kind("Wij verzoeken u de regel te schrappen", false),
+            Some(Salience::Request)
+        );
+        assert_eq!(kind("could someone fix it", false), Some(Salience::Request));
+        assert_eq!(
+            kind("en niemand belde terug", false),
+            Some(Salience::Nobody)
+        );
+        assert_eq!(kind("nobody got back", false), Some(Salience::Nobody));
+        assert_eq!(kind("Dat kan toch niet", false), Some(Salience::Judgement));
+        assert_eq!(kind("Waar moet ik heen", true), Some(Salience::Question));
+        assert_eq!(kind("de lamp brandt", false), None);
+        // Where the wording begins, in bytes.
+        assert_eq!(
+            salience("Nu graag opruimen", false),
+            Some((Salience::Request, 3))
+        );
+        assert_eq!(
+            salient_family(Salience::Request, Label::Klacht),
+            Family::Verwachting
+        );
+        assert_eq!(
+            salient_family(Salience::Nobody, Label::Klacht),
+            Family::Proces
+        );
+        assert_eq!(
+            salient_family(Salience::Request, Label::Melding),
+            Family::Situatie
+        );
+    }
+
+    #[test]
+    fn places_and_times_are_context() {
+        let text = "Gisteren lag er bij de Lindelaan weer afval, vanochtend ook. Zo 3 zakken.";
+        let ctx: Vec<&str> = features::token_spans(text)
+            .into_iter()
+            .filter(|&(s, e)| is_context(text, s, e))
+            .map(|(s, e)| &text[s..e])
+            .collect();
+        // "Zo" opens a sentence; the street inside one is a name.
+        assert_eq!(ctx, vec!["Gisteren", "Lindelaan", "vanochtend", "3"]);
+    }
+
+    #[test]
+    fn a_request_clause_that_backs_the_label_becomes_a_cue() {
+        let lexicon = Lexicon::builtin().unwrap();
+        let sparse = model(&lexicon);
+        let text = "Stoepje kapotgereden bij ons. Graag het stoepje kapotgereden aanpakken.";
+        let m = Message::new(text.to_string());
+        let a = crate::pipeline::analyse(&lexicon, &m);
+        let opts = AttributionOptions {
+            min_salient_drop: 0.01,
+            ..Default::default()
+        };
+        let cues = attribute(&sparse, &a, &m, Label::Melding, &opts);
+        let request = cues
+            .iter()
+            .find(|c| c.from_model && c.text.starts_with("Graag"))
+            .unwrap_or_else(|| panic!("{cues:?}"));
+        assert_eq!(request.supports, Label::Melding);
+        assert_eq!(request.family, Family::Situatie);
+        let at: String = text
+            .chars()
+            .skip(request.start)
+            .take(request.end - request.start)
+            .collect();
+        assert_eq!(at, request.text);
+        // Against the label it weighs the other way: no such cue for a complaint.
+        let other = attribute(&sparse, &a, &m, Label::Klacht, &opts);
+        assert!(
+            other.iter().all(|c| !c.text.starts_with("Graag")),
+            "{other:?}"
+        );
     }
 
     #[test]
