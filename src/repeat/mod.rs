@@ -226,6 +226,10 @@ pub struct RepeatFinding {
     pub signals: String,
     /// For a process repeat: the term in days that has passed.
     pub term_days: Option<u32>,
+    /// Whether the sender's history within the window holds an earlier report at all. When it
+    /// holds none, a message that only *says* it was reported before ("de derde keer",
+    /// "mijn buurman heeft het al gemeld") repeats nothing remembered of this sender.
+    pub reported_before: bool,
     /// The candidate pairs the same-issue model weighed at the repeat step (for fitting).
     pub candidates: Vec<pair::Pair>,
     /// The best same-issue probability among the earlier messages, and that pair's signal
@@ -352,6 +356,7 @@ pub fn decide(
     let reported_before = history
         .iter()
         .any(|h| h.kind.is_report() && h.received_at <= received_at);
+    f.reported_before = reported_before;
     if facts.says_resolved && !facts.says_repeat && reported_before {
         f.kind = Some(EntryKind::Resolution);
         f.rule = Rule::Resolution;
@@ -486,11 +491,14 @@ pub fn reason(f: &RepeatFinding, lang: Lang) -> String {
     format!("{first}{why}")
 }
 
-/// Whether a remembered repeat changes the label to klacht: a repeated melding is a klacht,
-/// and so is chasing an open report with a question ("Wanneer komt er iemand?", overig on its
-/// text alone). An objection or a council letter keeps its label.
-pub fn promotes(label: Label) -> bool {
+/// Whether a remembered repeat decided by `rule` changes the label to klacht: a repeated
+/// melding is a klacht, and so is chasing an open report with a question ("Wanneer komt er
+/// iemand?", overig on its text alone). An objection or a council letter keeps its label,
+/// except when it chases an earlier request or objection after its term: waiting too long
+/// and getting no answer are complaints about the handling, whatever the text names.
+pub fn promotes(label: Label, rule: Rule) -> bool {
     matches!(label, Label::Melding | Label::Overig)
+        || rule == Rule::ProcessRepeat && label == Label::Bezwaar
 }
 
 #[cfg(test)]
@@ -712,9 +720,11 @@ mod tests {
 
     #[test]
     fn melding_and_overig_are_promoted() {
-        assert!(promotes(Label::Melding));
-        assert!(promotes(Label::Overig));
-        assert!(!promotes(Label::Bezwaar));
-        assert!(!promotes(Label::Raadsadres));
+        assert!(promotes(Label::Melding, Rule::Repeat));
+        assert!(promotes(Label::Overig, Rule::Repeat));
+        assert!(!promotes(Label::Bezwaar, Rule::Repeat));
+        assert!(!promotes(Label::Raadsadres, Rule::Repeat));
+        assert!(promotes(Label::Bezwaar, Rule::ProcessRepeat));
+        assert!(!promotes(Label::Raadsadres, Rule::ProcessRepeat));
     }
 }
