@@ -584,12 +584,24 @@ mod tests {
 
     #[test]
     fn multi_word_streets() {
+        // The full name, and its last word: people say "de Kolfflaan" too, and a word glued
+        // before a street ("Glasbak Meidoornstraat") is no part of it.
         assert_eq!(
             keys("in de tunnel onder de Burgemeester Kolfflaan"),
-            ["burgemeester kolfflaan"]
+            ["burgemeester kolfflaan", "kolfflaan"]
         );
-        assert_eq!(keys("Ik woon aan de Van Goghstraat 3"), ["van goghstraat"]);
-        assert_eq!(keys("langs de Prins Hendrikkade"), ["prins hendrikkade"]);
+        assert_eq!(
+            keys("Ik woon aan de Van Goghstraat 3"),
+            ["van goghstraat", "goghstraat"]
+        );
+        assert_eq!(
+            keys("langs de Prins Hendrikkade"),
+            ["prins hendrikkade", "hendrikkade"]
+        );
+        assert_eq!(
+            keys("Glasbak Meidoornstraat vol."),
+            ["glasbak meidoornstraat", "meidoornstraat"]
+        );
     }
 
     #[test]
