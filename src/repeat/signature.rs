@@ -32,6 +32,14 @@ pub struct Signature {
     /// What is wrong (`data/problems.toml`): `uit`, `kapot`, `gedumpt`, ….
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// Problems named only by context phrases ("donker" in a report about a tile): they count
+    /// towards the same problem, never towards a conflict of problems.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_problems: Vec<String>,
+    /// The message says the issue persists ("nog steeds", "still"): an accident it tells of
+    /// happened *because* of the open issue, not to it. Only a new message's is read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub says_still: bool,
     /// Which kinds of request or case it is about (`data/processes.toml`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<String>,
@@ -168,11 +176,12 @@ impl Signature {
     /// The signature of `text` (the normalised evidence of a message).
     pub fn of(text: &str) -> Signature {
         let locations: Vec<String> = address::extract(text).into_iter().map(|l| l.key).collect();
-        // The words of a street's name name no object ("Vondelplantsoen", "Lantaarnpad").
+        // A street's name names no object ("Vondelplantsoen", "Lantaarnpad"); a word glued
+        // before it ("Straatverlichting Kievitstraat") still may.
         let street_words: Vec<&str> = locations
             .iter()
             .filter(|l| !l.starts_with("lm") && !l.starts_with("pc"))
-            .flat_map(|l| l.split(' '))
+            .filter_map(|l| l.rsplit(' ').next())
             .collect();
         let lower: Vec<String> = text
             .split(|c: char| !c.is_alphanumeric())
@@ -241,6 +250,8 @@ impl Signature {
             context_topics,
             sketch,
             problems: vocab::problems_in(text),
+            context_problems: vocab::context_problems_in(text),
+            says_still: vocab::says_still(text),
             processes: vocab::processes_in(text),
             cases: vocab::case_refs(text),
             semantic: None,
@@ -338,9 +349,16 @@ impl Signature {
             && !all(self).any(|t| all(other).any(|o| o == t))
     }
 
-    /// Whether the two name the same problem.
+    /// Whether the two name the same problem, by its own phrases on at least one side ("het
+    /// is donker" twice is no shared problem, "brandt niet" and "nog steeds donker" is).
     pub fn same_problem(&self, other: &Signature) -> bool {
-        self.problems.iter().any(|p| other.problems.contains(p))
+        self.problems
+            .iter()
+            .any(|p| other.problems.contains(p) || other.context_problems.contains(p))
+            || other
+                .problems
+                .iter()
+                .any(|p| self.context_problems.contains(p))
     }
 
     /// Whether both name a problem of the object, and none of the same kind or one that
@@ -356,17 +374,29 @@ impl Signature {
                 .filter(|p| !NEUTRAL_PROBLEMS.contains(p))
                 .collect()
         }
+        fn all(s: &Signature) -> Vec<&str> {
+            s.problems
+                .iter()
+                .chain(&s.context_problems)
+                .map(String::as_str)
+                .collect()
+        }
         let (a, b) = (states(self), states(other));
-        !a.is_empty() && !b.is_empty() && !a.iter().any(|x| b.iter().any(|y| compatible(x, y)))
+        !a.is_empty()
+            && !b.is_empty()
+            && !all(self)
+                .iter()
+                .any(|x| all(other).iter().any(|y| compatible(x, y)))
     }
 
     /// Whether this message tells of an event (a car hit it, vandals) that the
     /// earlier one did not: something new happened to the object, a new issue even at the
-    /// same place.
+    /// same place — unless it says the issue persists ("de stronken staan er nog steeds, er
+    /// is iemand tegenaan gereden": the accident is the open issue's consequence).
     pub fn new_event_since(&self, earlier: &Signature) -> bool {
         const EVENTS: &[&str] = &["ongeluk"];
         let has = |s: &Signature| s.problems.iter().any(|p| EVENTS.contains(&p.as_str()));
-        has(self) && !has(earlier)
+        has(self) && !has(earlier) && !self.says_still
     }
 
     /// Whether the two name the same case reference (compare keyed with keyed).

@@ -21,13 +21,31 @@ fn alternation(phrases: &[String]) -> Regex {
         .expect("data/problems.toml and data/processes.toml compile (tested)")
 }
 
-fn problems() -> &'static Vec<(String, Regex)> {
-    static P: OnceLock<Vec<(String, Regex)>> = OnceLock::new();
+/// A problem: its name, its own phrases, and its context phrases (`~` in the file: "donker"
+/// says a lamp is out in a lamp report, and only when it is dark in any other).
+struct Problem {
+    name: String,
+    re: Option<Regex>,
+    context: Option<Regex>,
+}
+
+fn problems() -> &'static Vec<Problem> {
+    static P: OnceLock<Vec<Problem>> = OnceLock::new();
     P.get_or_init(|| {
         let raw: BTreeMap<String, Vec<String>> =
             toml::from_str(PROBLEMS).expect("data/problems.toml is valid (tested)");
         raw.into_iter()
-            .map(|(name, phrases)| (name, alternation(&phrases)))
+            .map(|(name, phrases)| {
+                let (context, own): (Vec<String>, Vec<String>) =
+                    phrases.into_iter().partition(|p| p.starts_with('~'));
+                let context: Vec<String> = context.iter().map(|p| p[1..].to_string()).collect();
+                let some = |v: &[String]| (!v.is_empty()).then(|| alternation(v));
+                Problem {
+                    name,
+                    re: some(&own),
+                    context: some(&context),
+                }
+            })
             .collect()
     })
 }
@@ -72,12 +90,24 @@ fn processes() -> &'static Vec<Process> {
     })
 }
 
-/// The problems (what is wrong) `text` names, by name, sorted.
+/// The problems (what is wrong) `text` names by their own phrases, by name, sorted.
 pub fn problems_in(text: &str) -> Vec<String> {
     problems()
         .iter()
-        .filter(|(_, re)| re.is_match(text))
-        .map(|(n, _)| n.clone())
+        .filter(|p| p.re.as_ref().is_some_and(|re| re.is_match(text)))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+/// The problems `text` names only by context phrases ("het is donker"), by name, sorted: they
+/// count towards the same problem, never towards a conflict of problems.
+pub fn context_problems_in(text: &str) -> Vec<String> {
+    let own = problems_in(text);
+    problems()
+        .iter()
+        .filter(|p| !own.contains(&p.name))
+        .filter(|p| p.context.as_ref().is_some_and(|re| re.is_match(text)))
+        .map(|p| p.name.clone())
         .collect()
 }
 
@@ -180,7 +210,7 @@ fn fixed_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(?:is|zijn|werd|werden|was|waren|al|netjes|keurig|snel|inmiddels|intussen|hebben|heeft|hebt)\s+(?:\w+\s+){0,3}?(?:opgelost|gerepareerd|gemaakt|hersteld|vervangen|opgeruimd|schoongemaakt|opgehaald|weggehaald|verwijderd|leeggehaald|geleegd|doorgespoten|ontstopt|gesnoeid|gemaaid|rechtgezet|vastgezet|rechtgezet|teruggeplaatst|afgezet)\b|\b(?:brandt|brandde|brandden|branden|doet|deed|deden|doen|werkt|werkte|werken|loopt|spuit|spoot)\s+(?:\w+\s+){0,2}?weer\b|\bweer\s+(?:licht|in orde|schoon|heel|vrij|begaanbaar)\b|\bweer\s+(?:werkt|brandt|branden|doet|open\s+kan|dicht\s+kan)\b|\b(?:zien|zie|ruiken|ruik|horen|hoor|see|smell|hear)\s+(?:\w+\s+)?(?:geen|nothing|no)\s+(?:\w+\s+)?(?:meer|more|anymore)\b|\bno\s+more\s+(?:\w+\s+)?(?:rats|smell|noise|rubbish|water)\b|\bis\s+(?:weg|verdwenen)\b|\b(?:is|zijn)\s+(?:weer\s+|nu\s+)?(?:schoon|leeg|opgeruimd)\b|\b(?:is|are)\s+(?:now\s+)?(?:clean|empty|clear)\s+(?:again|now)\b|\b(?:sinds|na|since|after)\s+(?:de|het|die|jullie|u|uw|the|your|you|they)?\s*(?:\w+\s+){0,2}?(?:reparatie|herstel|vervanging|repair|fix|fixed|repaired|replaced|gerepareerd|gemaakt|vervangen|hersteld)\b|\b(?:has|have|was|were|got|been|is|are)\s+(?:\w+\s+){0,2}?(?:fixed|repaired|cleaned|cleared|removed|replaced|collected|emptied|sorted|unblocked|trimmed|pruned|mended|restored)\b|\b(?:works|working|fine)\s+again\b|\bworks\s+fine\b|\bcame\s+(?:by|round)\s+(?:\w+\s+){0,3}?(?:and\s+)?(?:fixed|cleaned|cleared|repaired)",
+            r"(?i)\b(?:is|zijn|werd|werden|was|waren|al|netjes|keurig|snel|inmiddels|intussen|hebben|heeft|hebt)\s+(?:\w+\s+){0,3}?(?:opgelost|gerepareerd|gemaakt|hersteld|vervangen|opgeruimd|schoongemaakt|opgehaald|weggehaald|verwijderd|leeggehaald|geleegd|doorgespoten|ontstopt|gesnoeid|gemaaid|rechtgezet|vastgezet|rechtgezet|teruggeplaatst|afgezet)\b|\b(?:brandt|brandde|brandden|branden|doet|deed|deden|doen|werkt|werkte|werken|loopt|spuit|spoot)\s+(?:\w+\s+){0,2}?weer\b|\bweer\s+(?:licht|in orde|schoon|heel|vrij|begaanbaar)\b|\b(?:hangt|hangen|staat|staan|zit|zitten)\s+(?:\w+\s+)?weer\s+(?:\w+\s+){0,2}?(?:vast|recht|rechtop|aan\s+(?:zijn|haar|z'n|de|het)|op\s+(?:zijn|haar|z'n)\s+(?:plek|plaats))\b|\b(?:is|are)\s+back\s+(?:up|in\s+place|on\s+(?:its|the)\s+\w+)\b|\bweer\s+(?:werkt|brandt|branden|doet|open\s+kan|dicht\s+kan)\b|\b(?:zien|zie|ruiken|ruik|horen|hoor|see|smell|hear)\s+(?:\w+\s+)?(?:geen|nothing|no)\s+(?:\w+\s+)?(?:meer|more|anymore)\b|\bno\s+more\s+(?:\w+\s+)?(?:rats|smell|noise|rubbish|water)\b|\bis\s+(?:weg|verdwenen)\b|\b(?:is|zijn)\s+(?:weer\s+|nu\s+)?(?:schoon|leeg|opgeruimd)\b|\b(?:is|are)\s+(?:now\s+)?(?:clean|empty|clear)\s+(?:again|now)\b|\b(?:sinds|na|since|after)\s+(?:de|het|die|jullie|u|uw|the|your|you|they)?\s*(?:\w+\s+){0,2}?(?:reparatie|herstel|vervanging|repair|fix|fixed|repaired|replaced|gerepareerd|gemaakt|vervangen|hersteld)\b|\b(?:has|have|was|were|got|been|is|are)\s+(?:\w+\s+){0,2}?(?:fixed|repaired|cleaned|cleared|removed|replaced|collected|emptied|sorted|unblocked|trimmed|pruned|mended|restored)\b|\b(?:works|working|fine)\s+again\b|\bworks\s+fine\b|\bcame\s+(?:by|round)\s+(?:\w+\s+){0,3}?(?:and\s+)?(?:fixed|cleaned|cleared|repaired)",
         )
         .expect("fixed pattern compiles")
     })
@@ -275,6 +305,9 @@ mod tests {
             "{p:?}"
         );
         assert_eq!(problems_in("The street light is out again."), ["uit"]);
+        let dark = "Als het donker is struikel je over de losse tegel.";
+        assert_eq!(problems_in(dark), ["los"]);
+        assert_eq!(context_problems_in(dark), ["uit"]);
         assert_eq!(
             processes_in("Mijn aanvraag voor een scootmobiel (Wmo)"),
             ["wmo"]
@@ -317,6 +350,9 @@ mod tests {
         assert!(says_fixed("Even laten weten dat de container weer werkt."));
         assert!(says_fixed(
             "De bestrijder is geweest en we zien geen ratten meer."
+        ));
+        assert!(says_fixed(
+            "Even iets positiefs: de afvalbak hangt weer aan zijn paal. Dank daarvoor."
         ));
         assert!(says_still("Maar de zitting is nog steeds doorgebroken."));
         assert!(
