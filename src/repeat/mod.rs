@@ -405,13 +405,20 @@ pub fn decide(
                         && model.logistic(p) >= model.threshold * 0.6)
         });
         if let Some((h, _, _)) = request {
+            // A request of a known kind has its term; one with a case number but no known
+            // kind the Awb's reasonable term; a plain question or request without either the
+            // service norm for answering letters.
             let term = h
                 .signature
                 .processes
                 .iter()
                 .map(|p| vocab::term_days(p))
                 .max()
-                .unwrap_or(vocab::DEFAULT_TERM_DAYS);
+                .unwrap_or(if h.signature.cases.is_empty() {
+                    vocab::term_days("brief")
+                } else {
+                    vocab::DEFAULT_TERM_DAYS
+                });
             if received_at - h.received_at >= Duration::days(term as i64) {
                 f.is_repeat = true;
                 f.rule = Rule::ProcessRepeat;
