@@ -19,7 +19,9 @@
 //!   - a status question ("waar blijft het") about an earlier request of the sender is a
 //!     *process repeat* once the request's term (`data/processes.toml`) has passed — per the
 //!     workshop, "te lang" and "geen reactie" make it a klacht — and just a question before;
-//!   - otherwise a report about the same issue as an earlier, unresolved report is a *repeat*.
+//!   - otherwise a report about the same issue as an earlier, unresolved report is a *repeat*;
+//!     with no earlier report of the sender in memory, a text that only says it was reported
+//!     ("de derde keer", "my neighbour called") is none ([`RepeatFinding::reported_before`]).
 //!
 //!   The finding names the signals that decided, in the message's language.
 //! - **Hotspots**: other senders' reports about the same issue within the window are counted.

@@ -4,8 +4,9 @@
 //! it means (the encoder's semantic sketch, see [`super::semantic`]).
 //!
 //! What is stored is only this signature: location keys without house numbers, topic, problem
-//! and process names, case references as keyed hashes, 32 hash minima and 256 sign bits —
-//! never the text. Signatures stored before a field existed read it as empty.
+//! and process names (those named only by context words apart), whether the message said the
+//! issue persists, case references as keyed hashes, 32 hash minima and 256 sign bits — never
+//! the text. Signatures stored before a field existed read it as empty.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
