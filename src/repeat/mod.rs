@@ -150,6 +150,17 @@ pub struct RepeatOptions {
     /// was reported, adds to the report (the exact spot, a licence plate) before anyone could
     /// act on it: a follow-up, whatever its words.
     pub same_day_within: Duration,
+    /// How far back a request or objection counts for a status question about it: decisions
+    /// may take longer than `window` (an objection with an advisory committee, twelve weeks
+    /// and more), and a chase after them is still about that request.
+    pub process_window: Duration,
+}
+
+impl RepeatOptions {
+    /// How far back the history is read: the longer of the two windows.
+    pub fn lookback(&self) -> Duration {
+        self.window.max(self.process_window)
+    }
 }
 
 impl Default for RepeatOptions {
@@ -159,6 +170,7 @@ impl Default for RepeatOptions {
             duplicate_within: Duration::minutes(10),
             follow_up_within: Duration::days(2),
             same_day_within: Duration::hours(12),
+            process_window: Duration::weeks(26),
         }
     }
 }
@@ -240,7 +252,8 @@ pub struct RepeatFinding {
 }
 
 /// Decide against the sender's history (`history`, oldest first, this message excluded) with
-/// the same-issue model.
+/// the same-issue model. Entries older than `opts.window` count only for a status question
+/// about a request (`opts.process_window`).
 pub fn decide(
     signature: &Signature,
     received_at: DateTime<Utc>,
@@ -251,15 +264,25 @@ pub fn decide(
     lang: Lang,
 ) -> RepeatFinding {
     let days = |h: &HistoryEntry| (received_at - h.received_at).num_minutes() as f32 / 1440.0;
-    let scored: Vec<(&HistoryEntry, pair::Pair, pair::Scored)> = history
+    let score_all = |within: Duration| -> Vec<(&HistoryEntry, pair::Pair, pair::Scored)> {
+        history
+            .iter()
+            .filter(|h| h.received_at <= received_at && received_at - h.received_at <= within)
+            .map(|h| {
+                let p = pair::Pair::of(&h.signature, signature, days(h), facts.says_repeat);
+                let s = model.score(&p);
+                (h, p, s)
+            })
+            .collect()
+    };
+    let requests = score_all(opts.process_window.max(opts.window));
+    let history: Vec<HistoryEntry> = history
         .iter()
-        .filter(|h| h.received_at <= received_at)
-        .map(|h| {
-            let p = pair::Pair::of(&h.signature, signature, days(h), facts.says_repeat);
-            let s = model.score(&p);
-            (h, p, s)
-        })
+        .filter(|h| received_at - h.received_at <= opts.window)
+        .cloned()
         .collect();
+    let history = history.as_slice();
+    let scored = score_all(opts.window);
     let mut f = RepeatFinding {
         best: scored
             .iter()
@@ -398,7 +421,7 @@ pub fn decide(
     if chases {
         // A request chased in other words ("waar blijft het?") shares no place or object with
         // it: the model's own weighing, without the rules about places and objects, decides.
-        let request = scored.iter().find(|(h, p, _)| {
+        let request = requests.iter().find(|(h, p, _)| {
             h.kind.is_report()
                 && (h.signature.same_case(signature)
                     || h.signature.same_process(signature)
@@ -706,6 +729,46 @@ mod tests {
         assert_eq!((late.is_repeat, late.rule), (true, Rule::ProcessRepeat));
         assert_eq!(late.term_days, Some(28));
         assert!(reason(&late, Lang::Nl).contains("termijn"));
+    }
+
+    #[test]
+    fn a_request_older_than_the_window_still_counts_for_a_status_question() {
+        let h = [HistoryEntry {
+            label: Label::Bezwaar,
+            ..entry(
+                "a",
+                t(0, 0),
+                EntryKind::Report,
+                "Ik maak bezwaar tegen de WOZ-beschikking, mijn bezwaarschrift volgt.",
+            )
+        }];
+        let asks = Facts {
+            asks_status: true,
+            ..NONE
+        };
+        let opts = RepeatOptions::default();
+        let f = decide(
+            &Signature::of("Over mijn bezwaar tegen de WOZ heb ik nog steeds niets gehoord."),
+            t(100, 0),
+            &asks,
+            &h,
+            &opts,
+            PairModel::builtin(),
+            Lang::Nl,
+        );
+        assert_eq!((f.is_repeat, f.rule), (true, Rule::ProcessRepeat), "{f:?}");
+        // A report that old is outside the window: the same lamp again is a new report.
+        let lamp = [entry("a", t(0, 0), EntryKind::Report, LAMP)];
+        let again = decide(
+            &Signature::of("De lantaarnpaal voor Merelstraat 22 brandt niet."),
+            t(100, 0),
+            &NONE,
+            &lamp,
+            &opts,
+            PairModel::builtin(),
+            Lang::Nl,
+        );
+        assert!(!again.is_repeat, "{again:?}");
     }
 
     #[test]
