@@ -142,7 +142,10 @@ impl Engine {
         let t = message.received_at;
         let since = t - self.options.window;
         let until = t + Duration::microseconds(1);
-        let mut history = self.history.by_sender(&key, since, until).await?;
+        let mut history = self
+            .history
+            .by_sender(&key, t - self.options.lookback(), until)
+            .await?;
         history.retain(|h| h.message_id != message.id);
         let lang = recognized.outcome.language;
         let mut finding = repeat::decide(

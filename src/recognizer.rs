@@ -180,6 +180,13 @@ fn apply_finding(o: &mut Outcome, f: &RepeatFinding, min_confidence: f32) {
             o.repeat = RepeatOutcome::default();
             return;
         }
+        // A known sender with no earlier report in memory: what the text says of earlier
+        // reports (someone else's, or by other ways) is no repeat of this sender's. The label
+        // the text earned stays.
+        _ if !f.is_repeat && !f.reported_before => {
+            o.repeat = RepeatOutcome::default();
+            return;
+        }
         _ if !f.is_repeat => return,
         _ => {}
     }
@@ -188,7 +195,7 @@ fn apply_finding(o: &mut Outcome, f: &RepeatFinding, min_confidence: f32) {
         previous_message_ids: f.previous_message_ids.clone(),
         reason: crate::repeat::reason(f, lang),
     };
-    if !crate::repeat::promotes(o.label) {
+    if !crate::repeat::promotes(o.label, f.rule) {
         return;
     }
     let mut scores: crate::pipeline::types::LabelScores = std::array::from_fn(|i| {

@@ -115,7 +115,14 @@ pub fn extract(text: &str) -> Vec<Location> {
                     .unwrap_or_default()
             )
         });
-        push(normalise(name), number, &mut out);
+        let key = normalise(name);
+        // "Burgemeester Lelylaan" is also "de Lelylaan", and a word glued before a street
+        // ("Glasbak Meidoornstraat vol") is no part of it: the last word is a key too.
+        let head = key.rsplit(' ').next().unwrap_or("").to_string();
+        push(key.clone(), number.clone(), &mut out);
+        if head != key && head.chars().count() >= 6 {
+            push(head, number, &mut out);
+        }
     }
     for c in place_re().captures_iter(text) {
         let name = c.get(1).map(|m| m.as_str()).unwrap_or("");
@@ -577,12 +584,24 @@ mod tests {
 
     #[test]
     fn multi_word_streets() {
+        // The full name, and its last word: people say "de Kolfflaan" too, and a word glued
+        // before a street ("Glasbak Meidoornstraat") is no part of it.
         assert_eq!(
             keys("in de tunnel onder de Burgemeester Kolfflaan"),
-            ["burgemeester kolfflaan"]
+            ["burgemeester kolfflaan", "kolfflaan"]
         );
-        assert_eq!(keys("Ik woon aan de Van Goghstraat 3"), ["van goghstraat"]);
-        assert_eq!(keys("langs de Prins Hendrikkade"), ["prins hendrikkade"]);
+        assert_eq!(
+            keys("Ik woon aan de Van Goghstraat 3"),
+            ["van goghstraat", "goghstraat"]
+        );
+        assert_eq!(
+            keys("langs de Prins Hendrikkade"),
+            ["prins hendrikkade", "hendrikkade"]
+        );
+        assert_eq!(
+            keys("Glasbak Meidoornstraat vol."),
+            ["glasbak meidoornstraat", "meidoornstraat"]
+        );
     }
 
     #[test]

@@ -19,7 +19,9 @@
 //!   - a status question ("waar blijft het") about an earlier request of the sender is a
 //!     *process repeat* once the request's term (`data/processes.toml`) has passed — per the
 //!     workshop, "te lang" and "geen reactie" make it a klacht — and just a question before;
-//!   - otherwise a report about the same issue as an earlier, unresolved report is a *repeat*.
+//!   - otherwise a report about the same issue as an earlier, unresolved report is a *repeat*;
+//!     with no earlier report of the sender in memory, a text that only says it was reported
+//!     ("de derde keer", "my neighbour called") is none ([`RepeatFinding::reported_before`]).
 //!
 //!   The finding names the signals that decided, in the message's language.
 //! - **Hotspots**: other senders' reports about the same issue within the window are counted.
@@ -148,6 +150,17 @@ pub struct RepeatOptions {
     /// was reported, adds to the report (the exact spot, a licence plate) before anyone could
     /// act on it: a follow-up, whatever its words.
     pub same_day_within: Duration,
+    /// How far back a request or objection counts for a status question about it: decisions
+    /// may take longer than `window` (an objection with an advisory committee, twelve weeks
+    /// and more), and a chase after them is still about that request.
+    pub process_window: Duration,
+}
+
+impl RepeatOptions {
+    /// How far back the history is read: the longer of the two windows.
+    pub fn lookback(&self) -> Duration {
+        self.window.max(self.process_window)
+    }
 }
 
 impl Default for RepeatOptions {
@@ -157,6 +170,7 @@ impl Default for RepeatOptions {
             duplicate_within: Duration::minutes(10),
             follow_up_within: Duration::days(2),
             same_day_within: Duration::hours(12),
+            process_window: Duration::weeks(26),
         }
     }
 }
@@ -226,6 +240,10 @@ pub struct RepeatFinding {
     pub signals: String,
     /// For a process repeat: the term in days that has passed.
     pub term_days: Option<u32>,
+    /// Whether the sender's history within the window holds an earlier report at all. When it
+    /// holds none, a message that only *says* it was reported before ("de derde keer",
+    /// "mijn buurman heeft het al gemeld") repeats nothing remembered of this sender.
+    pub reported_before: bool,
     /// The candidate pairs the same-issue model weighed at the repeat step (for fitting).
     pub candidates: Vec<pair::Pair>,
     /// The best same-issue probability among the earlier messages, and that pair's signal
@@ -234,7 +252,8 @@ pub struct RepeatFinding {
 }
 
 /// Decide against the sender's history (`history`, oldest first, this message excluded) with
-/// the same-issue model.
+/// the same-issue model. Entries older than `opts.window` count only for a status question
+/// about a request (`opts.process_window`).
 pub fn decide(
     signature: &Signature,
     received_at: DateTime<Utc>,
@@ -245,15 +264,25 @@ pub fn decide(
     lang: Lang,
 ) -> RepeatFinding {
     let days = |h: &HistoryEntry| (received_at - h.received_at).num_minutes() as f32 / 1440.0;
-    let scored: Vec<(&HistoryEntry, pair::Pair, pair::Scored)> = history
+    let score_all = |within: Duration| -> Vec<(&HistoryEntry, pair::Pair, pair::Scored)> {
+        history
+            .iter()
+            .filter(|h| h.received_at <= received_at && received_at - h.received_at <= within)
+            .map(|h| {
+                let p = pair::Pair::of(&h.signature, signature, days(h), facts.says_repeat);
+                let s = model.score(&p);
+                (h, p, s)
+            })
+            .collect()
+    };
+    let requests = score_all(opts.process_window.max(opts.window));
+    let history: Vec<HistoryEntry> = history
         .iter()
-        .filter(|h| h.received_at <= received_at)
-        .map(|h| {
-            let p = pair::Pair::of(&h.signature, signature, days(h), facts.says_repeat);
-            let s = model.score(&p);
-            (h, p, s)
-        })
+        .filter(|h| received_at - h.received_at <= opts.window)
+        .cloned()
         .collect();
+    let history = history.as_slice();
+    let scored = score_all(opts.window);
     let mut f = RepeatFinding {
         best: scored
             .iter()
@@ -352,6 +381,7 @@ pub fn decide(
     let reported_before = history
         .iter()
         .any(|h| h.kind.is_report() && h.received_at <= received_at);
+    f.reported_before = reported_before;
     if facts.says_resolved && !facts.says_repeat && reported_before {
         f.kind = Some(EntryKind::Resolution);
         f.rule = Rule::Resolution;
@@ -391,7 +421,7 @@ pub fn decide(
     if chases {
         // A request chased in other words ("waar blijft het?") shares no place or object with
         // it: the model's own weighing, without the rules about places and objects, decides.
-        let request = scored.iter().find(|(h, p, _)| {
+        let request = requests.iter().find(|(h, p, _)| {
             h.kind.is_report()
                 && (h.signature.same_case(signature)
                     || h.signature.same_process(signature)
@@ -400,13 +430,20 @@ pub fn decide(
                         && model.logistic(p) >= model.threshold * 0.6)
         });
         if let Some((h, _, _)) = request {
+            // A request of a known kind has its term; one with a case number but no known
+            // kind the Awb's reasonable term; a plain question or request without either the
+            // service norm for answering letters.
             let term = h
                 .signature
                 .processes
                 .iter()
                 .map(|p| vocab::term_days(p))
                 .max()
-                .unwrap_or(vocab::DEFAULT_TERM_DAYS);
+                .unwrap_or(if h.signature.cases.is_empty() {
+                    vocab::term_days("brief")
+                } else {
+                    vocab::DEFAULT_TERM_DAYS
+                });
             if received_at - h.received_at >= Duration::days(term as i64) {
                 f.is_repeat = true;
                 f.rule = Rule::ProcessRepeat;
@@ -486,11 +523,14 @@ pub fn reason(f: &RepeatFinding, lang: Lang) -> String {
     format!("{first}{why}")
 }
 
-/// Whether a remembered repeat changes the label to klacht: a repeated melding is a klacht,
-/// and so is chasing an open report with a question ("Wanneer komt er iemand?", overig on its
-/// text alone). An objection or a council letter keeps its label.
-pub fn promotes(label: Label) -> bool {
+/// Whether a remembered repeat decided by `rule` changes the label to klacht: a repeated
+/// melding is a klacht, and so is chasing an open report with a question ("Wanneer komt er
+/// iemand?", overig on its text alone). An objection or a council letter keeps its label,
+/// except when it chases an earlier request or objection after its term: waiting too long
+/// and getting no answer are complaints about the handling, whatever the text names.
+pub fn promotes(label: Label, rule: Rule) -> bool {
     matches!(label, Label::Melding | Label::Overig)
+        || rule == Rule::ProcessRepeat && label == Label::Bezwaar
 }
 
 #[cfg(test)]
@@ -692,6 +732,46 @@ mod tests {
     }
 
     #[test]
+    fn a_request_older_than_the_window_still_counts_for_a_status_question() {
+        let h = [HistoryEntry {
+            label: Label::Bezwaar,
+            ..entry(
+                "a",
+                t(0, 0),
+                EntryKind::Report,
+                "Ik maak bezwaar tegen de WOZ-beschikking, mijn bezwaarschrift volgt.",
+            )
+        }];
+        let asks = Facts {
+            asks_status: true,
+            ..NONE
+        };
+        let opts = RepeatOptions::default();
+        let f = decide(
+            &Signature::of("Over mijn bezwaar tegen de WOZ heb ik nog steeds niets gehoord."),
+            t(100, 0),
+            &asks,
+            &h,
+            &opts,
+            PairModel::builtin(),
+            Lang::Nl,
+        );
+        assert_eq!((f.is_repeat, f.rule), (true, Rule::ProcessRepeat), "{f:?}");
+        // A report that old is outside the window: the same lamp again is a new report.
+        let lamp = [entry("a", t(0, 0), EntryKind::Report, LAMP)];
+        let again = decide(
+            &Signature::of("De lantaarnpaal voor Merelstraat 22 brandt niet."),
+            t(100, 0),
+            &NONE,
+            &lamp,
+            &opts,
+            PairModel::builtin(),
+            Lang::Nl,
+        );
+        assert!(!again.is_repeat, "{again:?}");
+    }
+
+    #[test]
     fn keyed_cases_and_postcodes_still_meet_and_cannot_be_read() {
         let mut a = Signature::of("Over kenmerk 2026-0412.");
         let mut b = Signature::of("Zaaknummer 2026/0412 graag.");
@@ -712,9 +792,11 @@ mod tests {
 
     #[test]
     fn melding_and_overig_are_promoted() {
-        assert!(promotes(Label::Melding));
-        assert!(promotes(Label::Overig));
-        assert!(!promotes(Label::Bezwaar));
-        assert!(!promotes(Label::Raadsadres));
+        assert!(promotes(Label::Melding, Rule::Repeat));
+        assert!(promotes(Label::Overig, Rule::Repeat));
+        assert!(!promotes(Label::Bezwaar, Rule::Repeat));
+        assert!(!promotes(Label::Raadsadres, Rule::Repeat));
+        assert!(promotes(Label::Bezwaar, Rule::ProcessRepeat));
+        assert!(!promotes(Label::Raadsadres, Rule::ProcessRepeat));
     }
 }

@@ -4,8 +4,9 @@
 //! it means (the encoder's semantic sketch, see [`super::semantic`]).
 //!
 //! What is stored is only this signature: location keys without house numbers, topic, problem
-//! and process names, case references as keyed hashes, 32 hash minima and 256 sign bits —
-//! never the text. Signatures stored before a field existed read it as empty.
+//! and process names (those named only by context words apart), whether the message said the
+//! issue persists, case references as keyed hashes, 32 hash minima and 256 sign bits — never
+//! the text. Signatures stored before a field existed read it as empty.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -32,6 +33,14 @@ pub struct Signature {
     /// What is wrong (`data/problems.toml`): `uit`, `kapot`, `gedumpt`, ….
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// Problems named only by context phrases ("donker" in a report about a tile): they count
+    /// towards the same problem, never towards a conflict of problems.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_problems: Vec<String>,
+    /// The message says the issue persists ("nog steeds", "still"): an accident it tells of
+    /// happened *because* of the open issue, not to it. Only a new message's is read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub says_still: bool,
     /// Which kinds of request or case it is about (`data/processes.toml`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<String>,
@@ -39,23 +48,70 @@ pub struct Signature {
     /// replaces them by keyed hashes, which is done before anything is stored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cases: Vec<String>,
+    /// Topics named only by context words (`~` in `data/topics.toml`: "stoep", "auto",
+    /// "donker"), which often say where or how rather than what: they count towards the same
+    /// topic, never towards a conflict of topics.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_topics: Vec<String>,
     /// The encoder's semantic sketch, when the encoder ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub semantic: Option<SemanticSketch>,
 }
 
-fn topics_table() -> &'static Vec<(String, Vec<String>)> {
-    static T: OnceLock<Vec<(String, Vec<String>)>> = OnceLock::new();
+/// A topic word: the word, and whether it is a context word (`~word` in the file).
+type TopicWord = (String, bool);
+
+fn topics_table() -> &'static Vec<(String, Vec<TopicWord>)> {
+    static T: OnceLock<Vec<(String, Vec<TopicWord>)>> = OnceLock::new();
     T.get_or_init(|| {
         let raw: BTreeMap<String, Vec<String>> =
             toml::from_str(TOPICS).expect("data/topics.toml is valid (tested)");
-        raw.into_iter().collect()
+        raw.into_iter()
+            .map(|(name, words)| {
+                let words = words
+                    .into_iter()
+                    .map(|w| match w.strip_prefix('~') {
+                        Some(c) => (c.to_string(), true),
+                        None => (w, false),
+                    })
+                    .collect();
+                (name, words)
+            })
+            .collect()
     })
 }
 
 /// The names of the topics in `data/topics.toml`.
 pub fn topic_names() -> Vec<String> {
     topics_table().iter().map(|(n, _)| n.clone()).collect()
+}
+
+/// Endings of inflection and diminutive after a topic word ("lampen", "bankje", "tiles").
+const ENDINGS: &[&str] = &[
+    "", "s", "es", "en", "n", "e", "je", "jes", "tje", "tjes", "pje", "pjes",
+];
+
+/// Whether topic word `w` names token `t`. A long word (six letters or more) anywhere in the
+/// token ("lantaarn" in "lantaarnpaal"). A short word as the whole token, inflected
+/// ("lampen", "bankje"), or as the head of a Dutch compound ("straatlamp", "zitbank"), never
+/// inside another word: not "tree" in "street", "bush" in "bushalte", "paal" in "bepaald",
+/// "hole" in "whole", "bank" in "bankafschrift".
+fn names(t: &str, w: &str) -> bool {
+    let wl = w.chars().count();
+    if wl >= 6 {
+        return t.contains(w);
+    }
+    if wl <= 3 {
+        return t == w;
+    }
+    ENDINGS.iter().any(|e| {
+        t.strip_suffix(e).is_some_and(|stem| {
+            stem == w
+                || stem
+                    .strip_suffix(w)
+                    .is_some_and(|head| head.chars().count() >= 3)
+        })
+    })
 }
 
 const STOP: &[&str] = &[
@@ -97,10 +153,15 @@ const NEUTRAL_PROBLEMS: &[&str] = &["gevaarlijk", "geen_reactie"];
 /// Problems that may be one state told two ways, beyond the same problem: damage in its
 /// words; a broken lamp is out; a fallen tree or post is damaged; full or dumped rubbish
 /// that is dirty, smells or draws vermin; water that smells, stands in a hole or makes mud;
-/// a loose or broken thing that rattles. Anything else — out then knocked over, dirty then
+/// a loose or broken thing that rattles; what an event (smashed, knocked over) left, broken
+/// glass included. Anything else — out then knocked over, dirty then
 /// broken, full then set on fire, repaired then sprayed with graffiti — is another problem.
 const COMPATIBLE: &[&[&str]] = &[
     &["kapot", "los", "gat", "omgevallen"],
+    // What an event left: smashed, then broken glass or a panel out (an event *after* an
+    // earlier report is a new issue: see `new_event_since`).
+    &["ongeluk", "kapot", "los", "omgevallen"],
+    &["ongeluk", "vies"],
     &["uit", "kapot"],
     &["gedumpt", "vol", "vies", "stank", "ongedierte"],
     &["water", "stank", "gat", "vies"],
@@ -115,7 +176,14 @@ pub fn compatible(a: &str, b: &str) -> bool {
 impl Signature {
     /// The signature of `text` (the normalised evidence of a message).
     pub fn of(text: &str) -> Signature {
-        let locations = address::extract(text).into_iter().map(|l| l.key).collect();
+        let locations: Vec<String> = address::extract(text).into_iter().map(|l| l.key).collect();
+        // A street's name names no object ("Vondelplantsoen", "Lantaarnpad"); a word glued
+        // before it ("Straatverlichting Kievitstraat") still may.
+        let street_words: Vec<&str> = locations
+            .iter()
+            .filter(|l| !l.starts_with("lm") && !l.starts_with("pc"))
+            .filter_map(|l| l.rsplit(' ').next())
+            .collect();
         let lower: Vec<String> = text
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
@@ -125,32 +193,42 @@ impl Signature {
         // "lantaarnpaal" is lighting, not street furniture for its "paal"; a
         // "fietsstoplicht" is traffic, not lighting for its "licht".
         let mut topics: Vec<String> = Vec::new();
-        for t in &lower {
-            let matches: Vec<(&String, usize)> = topics_table()
+        let mut context_topics: Vec<String> = Vec::new();
+        // Tokens and pairs of tokens in a row ("bus stop", "street light").
+        let pairs: Vec<String> = lower.windows(2).map(|w| w.join(" ")).collect();
+        for t in lower
+            .iter()
+            .filter(|t| !street_words.contains(&t.as_str()))
+            .chain(&pairs)
+        {
+            let matches: Vec<(&String, usize, bool)> = topics_table()
                 .iter()
                 .filter_map(|(name, words)| {
                     words
                         .iter()
-                        .filter(|w| {
-                            if w.chars().count() <= 3 {
-                                t == *w
-                            } else {
-                                t.contains(w.as_str())
-                            }
-                        })
-                        .map(|w| w.chars().count())
-                        .max()
-                        .map(|len| (name, len))
+                        .filter(|(w, _)| w.contains(' ') == t.contains(' ') && names(t, w))
+                        .map(|(w, context)| (w.chars().count(), *context))
+                        .max_by_key(|(len, context)| (*len, !*context))
+                        .map(|(len, context)| (name, len, context))
                 })
                 .collect();
-            let longest = matches.iter().map(|(_, len)| *len).max().unwrap_or(0);
-            for (name, len) in matches {
-                if len == longest && !topics.contains(name) {
-                    topics.push(name.clone());
+            let longest = matches.iter().map(|(_, len, _)| *len).max().unwrap_or(0);
+            for (name, len, context) in matches {
+                if len == longest {
+                    let into = if context {
+                        &mut context_topics
+                    } else {
+                        &mut topics
+                    };
+                    if !into.contains(name) {
+                        into.push(name.clone());
+                    }
                 }
             }
         }
         topics.sort();
+        context_topics.retain(|t| !topics.contains(t));
+        context_topics.sort();
         let mut words = content_words(&lower);
         words.sort();
         words.dedup();
@@ -170,8 +248,11 @@ impl Signature {
         Signature {
             locations,
             topics,
+            context_topics,
             sketch,
             problems: vocab::problems_in(text),
+            context_problems: vocab::context_problems_in(text),
+            says_still: vocab::says_still(text),
             processes: vocab::processes_in(text),
             cases: vocab::case_refs(text),
             semantic: None,
@@ -258,14 +339,27 @@ impl Signature {
             && !self.streets().any(|s| other.streets().any(|o| o == s))
     }
 
-    /// Whether both name a topic, and none in common.
+    /// Whether both name a topic by its own words, and none in common, not even by a context
+    /// word ("scherven op de stoep" at a bus shelter is no paving issue).
     pub fn topic_conflict(&self, other: &Signature) -> bool {
-        !self.topics.is_empty() && !other.topics.is_empty() && !self.same_topic(other)
+        fn all(s: &Signature) -> impl Iterator<Item = &String> {
+            s.topics.iter().chain(&s.context_topics)
+        }
+        !self.topics.is_empty()
+            && !other.topics.is_empty()
+            && !all(self).any(|t| all(other).any(|o| o == t))
     }
 
-    /// Whether the two name the same problem.
+    /// Whether the two name the same problem, by its own phrases on at least one side ("het
+    /// is donker" twice is no shared problem, "brandt niet" and "nog steeds donker" is).
     pub fn same_problem(&self, other: &Signature) -> bool {
-        self.problems.iter().any(|p| other.problems.contains(p))
+        self.problems
+            .iter()
+            .any(|p| other.problems.contains(p) || other.context_problems.contains(p))
+            || other
+                .problems
+                .iter()
+                .any(|p| self.context_problems.contains(p))
     }
 
     /// Whether both name a problem of the object, and none of the same kind or one that
@@ -281,17 +375,29 @@ impl Signature {
                 .filter(|p| !NEUTRAL_PROBLEMS.contains(p))
                 .collect()
         }
+        fn all(s: &Signature) -> Vec<&str> {
+            s.problems
+                .iter()
+                .chain(&s.context_problems)
+                .map(String::as_str)
+                .collect()
+        }
         let (a, b) = (states(self), states(other));
-        !a.is_empty() && !b.is_empty() && !a.iter().any(|x| b.iter().any(|y| compatible(x, y)))
+        !a.is_empty()
+            && !b.is_empty()
+            && !all(self)
+                .iter()
+                .any(|x| all(other).iter().any(|y| compatible(x, y)))
     }
 
     /// Whether this message tells of an event (a car hit it, vandals) that the
     /// earlier one did not: something new happened to the object, a new issue even at the
-    /// same place.
+    /// same place — unless it says the issue persists ("de stronken staan er nog steeds, er
+    /// is iemand tegenaan gereden": the accident is the open issue's consequence).
     pub fn new_event_since(&self, earlier: &Signature) -> bool {
         const EVENTS: &[&str] = &["ongeluk"];
         let has = |s: &Signature| s.problems.iter().any(|p| EVENTS.contains(&p.as_str()));
-        has(self) && !has(earlier)
+        has(self) && !has(earlier) && !self.says_still
     }
 
     /// Whether the two name the same case reference (compare keyed with keyed).
@@ -323,9 +429,13 @@ impl Signature {
         self.locations.iter().any(|l| other.locations.contains(l))
     }
 
-    /// Whether the two share a topic.
+    /// Whether the two share a topic, by its own words or by context words.
     pub fn same_topic(&self, other: &Signature) -> bool {
-        self.topics.iter().any(|t| other.topics.contains(t))
+        let all = |s: &Signature| -> Vec<String> {
+            s.topics.iter().chain(&s.context_topics).cloned().collect()
+        };
+        let theirs = all(other);
+        all(self).iter().any(|t| theirs.contains(t))
     }
 }
 
@@ -408,5 +518,32 @@ mod tests {
         assert_eq!(s.locations, ["merelstraat"]);
         assert!(s.topics.is_empty());
         assert_eq!(s.sketch.len(), 32);
+    }
+}
+
+/// Print the signatures of the texts in the JSON-lines file `SIGNATURES_OF` (one `{"text"}`
+/// per line): what repeat detection sees of a message, for working on the vocabularies.
+/// `SIGNATURES_OF=file cargo test --release --lib print_signatures -- --ignored --nocapture`
+#[cfg(test)]
+#[test]
+#[ignore]
+fn print_signatures() {
+    let Ok(path) = std::env::var("SIGNATURES_OF") else {
+        return;
+    };
+    for line in std::fs::read_to_string(path).expect("readable").lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let text = v["text"].as_str().unwrap_or("");
+        let s = Signature::of(text);
+        println!(
+            "{} | loc {:?} | topics {:?} ~{:?} | problems {:?} | processes {:?} | status {}",
+            v["id"].as_str().unwrap_or(""),
+            s.locations,
+            s.topics,
+            s.context_topics,
+            s.problems,
+            s.processes,
+            vocab::asks_status(text)
+        );
     }
 }

@@ -21,13 +21,31 @@ fn alternation(phrases: &[String]) -> Regex {
         .expect("data/problems.toml and data/processes.toml compile (tested)")
 }
 
-fn problems() -> &'static Vec<(String, Regex)> {
-    static P: OnceLock<Vec<(String, Regex)>> = OnceLock::new();
+/// A problem: its name, its own phrases, and its context phrases (`~` in the file: "donker"
+/// says a lamp is out in a lamp report, and only when it is dark in any other).
+struct Problem {
+    name: String,
+    re: Option<Regex>,
+    context: Option<Regex>,
+}
+
+fn problems() -> &'static Vec<Problem> {
+    static P: OnceLock<Vec<Problem>> = OnceLock::new();
     P.get_or_init(|| {
         let raw: BTreeMap<String, Vec<String>> =
             toml::from_str(PROBLEMS).expect("data/problems.toml is valid (tested)");
         raw.into_iter()
-            .map(|(name, phrases)| (name, alternation(&phrases)))
+            .map(|(name, phrases)| {
+                let (context, own): (Vec<String>, Vec<String>) =
+                    phrases.into_iter().partition(|p| p.starts_with('~'));
+                let context: Vec<String> = context.iter().map(|p| p[1..].to_string()).collect();
+                let some = |v: &[String]| (!v.is_empty()).then(|| alternation(v));
+                Problem {
+                    name,
+                    re: some(&own),
+                    context: some(&context),
+                }
+            })
             .collect()
     })
 }
@@ -72,12 +90,24 @@ fn processes() -> &'static Vec<Process> {
     })
 }
 
-/// The problems (what is wrong) `text` names, by name, sorted.
+/// The problems (what is wrong) `text` names by their own phrases, by name, sorted.
 pub fn problems_in(text: &str) -> Vec<String> {
     problems()
         .iter()
-        .filter(|(_, re)| re.is_match(text))
-        .map(|(n, _)| n.clone())
+        .filter(|p| p.re.as_ref().is_some_and(|re| re.is_match(text)))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+/// The problems `text` names only by context phrases ("het is donker"), by name, sorted: they
+/// count towards the same problem, never towards a conflict of problems.
+pub fn context_problems_in(text: &str) -> Vec<String> {
+    let own = problems_in(text);
+    problems()
+        .iter()
+        .filter(|p| !own.contains(&p.name))
+        .filter(|p| p.context.as_ref().is_some_and(|re| re.is_match(text)))
+        .map(|p| p.name.clone())
         .collect()
 }
 
@@ -170,7 +200,7 @@ fn status_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(?:waar blijft|(?:ik )?hoor (?:maar )?(?:niks|niets|niemand)|niemand (?:meer )?(?:gehoord|gesproken)|(?:heb|hoor) ik (?:nog )?(?:steeds )?(?:niks|niets)|helemaal (?:niks|niets|niemand) (?:gehoord|ontvangen)|nog steeds (?:heb ik )?(?:niks|niets)|nooit (?:meer )?teruggebeld|niet teruggebeld|hoe staat het (?:met|ervoor)|stand van zaken|nooit (?:meer )?(?:iets|wat|een (?:reactie|antwoord|bericht)) (?:gehoord|ontvangen|vernomen|gekregen)|nooit (?:meer )?(?:iets )?(?:gehoord|vernomen)|niets meer (?:gehoord|vernomen|ontvangen)|daarna niets meer|niets (?:meer )?vernomen|(?:wettelijke |beslis)?termijn (?:is )?(?:ruim |al )?(?:verstreken|overschreden|voorbij)|nog (?:altijd )?geen (?:besluit|beslissing|uitspraak|antwoord|reactie)|never heard|no (?:response|reply) (?:yet|since)|deadline has passed|(?:term|deadline) (?:has )?(?:passed|expired)|nog (?:steeds )?(?:niets|niks|geen (?:reactie|antwoord|besluit|beslissing|bericht))|niets (?:meer )?(?:van u )?gehoord|niks gehoord|geen reactie (?:meer )?(?:ontvangen|gehad|gekregen)|wanneer (?:krijg|hoor|komt)|al (?:weken|maanden) (?:geleden|niets|niks)|status of my|what is the status|(?:hebben|heb) (?:\w+ )?(?:niets|niks) ontvangen|(?:er )?heeft niemand (?:\w+ )?(?:gebeld|gereageerd|contact opgenomen)|niemand (?:heeft )?(?:gebeld|teruggebeld|gereageerd)|wat is er met (?:de|mijn|onze) (?:\w+ )?(?:aanvraag|vraag|melding|bezwaar) gebeurd|(?:received|had) nothing|nobody (?:has )?(?:called|contacted|replied)|(?:laten )?weten hoe het (?:\w+ ){0,4}?(?:ervoor )?staat|nothing since|no (?:decision|answer|reply) (?:yet|so far)|(?:has|have) not (?:yet )?(?:been )?(?:decided|answered|received)|not (?:yet )?received (?:a|any) (?:decision|answer|reply)|any (?:news|update)|still (?:waiting|haven.t heard|no (?:reply|answer|decision))|haven.t heard|heard nothing|when will i (?:hear|get))",
+            r"(?i)\b(?:waar blijft|(?:ik )?hoor (?:maar )?(?:niks|niets|niemand)|niemand (?:meer )?(?:gehoord|gesproken)|(?:heb|hoor) ik (?:nog )?(?:steeds )?(?:niks|niets)|helemaal (?:niks|niets|niemand) (?:gehoord|ontvangen)|nog steeds (?:heb ik )?(?:niks|niets)|nooit (?:meer )?teruggebeld|niet teruggebeld|hoe staat het (?:met|ervoor)|stand van zaken|nooit (?:meer )?(?:iets|wat|een (?:reactie|antwoord|bericht)) (?:gehoord|ontvangen|vernomen|gekregen)|nooit (?:meer )?(?:iets )?(?:gehoord|vernomen)|niets meer (?:gehoord|vernomen|ontvangen)|daarna niets meer|niets (?:meer )?vernomen|(?:wettelijke |beslis)?termijn (?:is )?(?:ruim |al )?(?:verstreken|overschreden|voorbij)|nog (?:altijd )?geen (?:besluit|beslissing|uitspraak|antwoord|reactie)|never heard|no (?:response|reply) (?:yet|since)|deadline has passed|(?:term|deadline) (?:has )?(?:passed|expired)|nog (?:steeds )?(?:niets|niks|geen (?:reactie|antwoord|besluit|beslissing|bericht))|niets (?:meer )?(?:van u )?gehoord|niks gehoord|geen reactie (?:meer )?(?:ontvangen|gehad|gekregen)|wanneer (?:krijg|hoor|komt)|al (?:weken|maanden) (?:geleden|niets|niks)|status of my|what is the status|(?:hebben|heb) (?:\w+ )?(?:niets|niks) ontvangen|(?:er )?heeft niemand (?:\w+ )?(?:gebeld|gereageerd|contact opgenomen)|niemand (?:heeft )?(?:gebeld|teruggebeld|gereageerd)|wat is er met (?:de|mijn|onze) (?:\w+ )?(?:aanvraag|vraag|melding|bezwaar) gebeurd|(?:received|had) nothing|nobody (?:has )?(?:called|contacted|replied)|(?:laten )?weten hoe het (?:\w+ ){0,4}?(?:ervoor )?staat|nothing since|no (?:decision|answer|reply) (?:yet|so far)|(?:has|have) not (?:yet )?(?:been )?(?:decided|answered|received)|not (?:yet )?received (?:a|any) (?:decision|answer|reply)|any (?:news|update)|still (?:waiting|haven.t heard|no (?:reply|answer|decision))|haven.t heard|heard nothing|when will i (?:hear|get)|(?:geen|nooit (?:een|enige|ooit)?|nooit)\s+(?:enkele\s+)?(?:brief|bericht|reactie|antwoord|bevestiging|ontvangstbevestiging|beslissing|besluit|beschikking|uitnodiging|telefoontje|keuring|afspraak|mail|e-mail)\s+(?:meer\s+)?(?:gehad|ontvangen|gekregen|gezien)|(?:never|not)\s+(?:got|received|had|gotten)\s+(?:a|an|any)\s+(?:reply|answer|decision|confirmation|letter|call|response)|no\s+(?:confirmation|acknowledg(?:e)?ment)|nobody\s+(?:has\s+)?(?:come|been)\s+(?:round|by)|niemand\s+(?:is\s+)?(?:langs\s+)?(?:geweest|gekomen))",
         )
         .expect("status pattern compiles")
     })
@@ -180,7 +210,7 @@ fn fixed_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(?:is|zijn|werd|werden|was|waren|al|netjes|keurig|snel|inmiddels|intussen|hebben|heeft|hebt)\s+(?:\w+\s+){0,3}?(?:opgelost|gerepareerd|gemaakt|hersteld|vervangen|opgeruimd|schoongemaakt|opgehaald|weggehaald|verwijderd|leeggehaald|geleegd|doorgespoten|ontstopt|gesnoeid|gemaaid|rechtgezet|vastgezet|rechtgezet|teruggeplaatst|afgezet)\b|\b(?:brandt|brandde|brandden|branden|doet|deed|deden|doen|werkt|werkte|werken|loopt|spuit|spoot)\s+(?:\w+\s+){0,2}?weer\b|\bweer\s+(?:licht|in orde|schoon|heel|vrij|begaanbaar)\b|\bweer\s+(?:werkt|brandt|branden|doet|open\s+kan|dicht\s+kan)\b|\b(?:zien|zie|ruiken|ruik|horen|hoor|see|smell|hear)\s+(?:\w+\s+)?(?:geen|nothing|no)\s+(?:\w+\s+)?(?:meer|more|anymore)\b|\bno\s+more\s+(?:\w+\s+)?(?:rats|smell|noise|rubbish|water)\b|\bis\s+(?:weg|verdwenen)\b|\b(?:is|zijn)\s+(?:weer\s+|nu\s+)?(?:schoon|leeg|opgeruimd)\b|\b(?:is|are)\s+(?:now\s+)?(?:clean|empty|clear)\s+(?:again|now)\b|\b(?:sinds|na|since|after)\s+(?:de|het|die|jullie|u|uw|the|your|you|they)?\s*(?:\w+\s+){0,2}?(?:reparatie|herstel|vervanging|repair|fix|fixed|repaired|replaced|gerepareerd|gemaakt|vervangen|hersteld)\b|\b(?:has|have|was|were|got|been|is|are)\s+(?:\w+\s+){0,2}?(?:fixed|repaired|cleaned|cleared|removed|replaced|collected|emptied|sorted|unblocked|trimmed|pruned|mended|restored)\b|\b(?:works|working|fine)\s+again\b|\bworks\s+fine\b|\bcame\s+(?:by|round)\s+(?:\w+\s+){0,3}?(?:and\s+)?(?:fixed|cleaned|cleared|repaired)",
+            r"(?i)\b(?:is|zijn|werd|werden|was|waren|al|netjes|keurig|snel|inmiddels|intussen|hebben|heeft|hebt)\s+(?:\w+\s+){0,3}?(?:opgelost|gerepareerd|gemaakt|hersteld|vervangen|opgeruimd|schoongemaakt|opgehaald|weggehaald|verwijderd|leeggehaald|geleegd|doorgespoten|ontstopt|gesnoeid|gemaaid|rechtgezet|vastgezet|rechtgezet|teruggeplaatst|afgezet)\b|\b(?:brandt|brandde|brandden|branden|doet|deed|deden|doen|werkt|werkte|werken|loopt|spuit|spoot)\s+(?:\w+\s+){0,2}?weer\b|\bweer\s+(?:licht|in orde|schoon|heel|vrij|begaanbaar)\b|\b(?:hangt|hangen|staat|staan|zit|zitten)\s+(?:\w+\s+)?weer\s+(?:\w+\s+){0,2}?(?:vast|recht|rechtop|aan\s+(?:zijn|haar|z'n|de|het)|op\s+(?:zijn|haar|z'n)\s+(?:plek|plaats))\b|\b(?:is|are)\s+back\s+(?:up|in\s+place|on\s+(?:its|the)\s+\w+)\b|\bweer\s+(?:werkt|brandt|branden|doet|open\s+kan|dicht\s+kan)\b|\b(?:zien|zie|ruiken|ruik|horen|hoor|see|smell|hear)\s+(?:\w+\s+)?(?:geen|nothing|no)\s+(?:\w+\s+)?(?:meer|more|anymore)\b|\bno\s+more\s+(?:\w+\s+)?(?:rats|smell|noise|rubbish|water)\b|\bis\s+(?:weg|verdwenen)\b|\b(?:is|zijn)\s+(?:weer\s+|nu\s+)?(?:schoon|leeg|opgeruimd)\b|\b(?:is|are)\s+(?:now\s+)?(?:clean|empty|clear)\s+(?:again|now)\b|\b(?:sinds|na|since|after)\s+(?:de|het|die|jullie|u|uw|the|your|you|they)?\s*(?:\w+\s+){0,2}?(?:reparatie|herstel|vervanging|repair|fix|fixed|repaired|replaced|gerepareerd|gemaakt|vervangen|hersteld)\b|\b(?:has|have|was|were|got|been|is|are)\s+(?:\w+\s+){0,2}?(?:fixed|repaired|cleaned|cleared|removed|replaced|collected|emptied|sorted|unblocked|trimmed|pruned|mended|restored)\b|\b(?:works|working|fine)\s+again\b|\bworks\s+fine\b|\bcame\s+(?:by|round)\s+(?:\w+\s+){0,3}?(?:and\s+)?(?:fixed|cleaned|cleared|repaired)",
         )
         .expect("fixed pattern compiles")
     })
@@ -275,6 +305,9 @@ mod tests {
             "{p:?}"
         );
         assert_eq!(problems_in("The street light is out again."), ["uit"]);
+        let dark = "Als het donker is struikel je over de losse tegel.";
+        assert_eq!(problems_in(dark), ["los"]);
+        assert_eq!(context_problems_in(dark), ["uit"]);
         assert_eq!(
             processes_in("Mijn aanvraag voor een scootmobiel (Wmo)"),
             ["wmo"]
@@ -318,6 +351,9 @@ mod tests {
         assert!(says_fixed(
             "De bestrijder is geweest en we zien geen ratten meer."
         ));
+        assert!(says_fixed(
+            "Even iets positiefs: de afvalbak hangt weer aan zijn paal. Dank daarvoor."
+        ));
         assert!(says_still("Maar de zitting is nog steeds doorgebroken."));
         assert!(
             problems_besides_fix("Ze zijn het riool komen doorspuiten, de stank is weg.")
@@ -342,6 +378,11 @@ mod tests {
         assert!(asks_status(
             "Het is nu acht weken, er heeft niemand gebeld."
         ));
+        assert!(asks_status(
+            "Sindsdien heb ik geen brief gehad, geen keuring, niets."
+        ));
+        assert!(asks_status("Ik heb geen enkele bevestiging gehad."));
+        assert!(asks_status("I never received a decision on it."));
         assert!(!asks_status("De lamp is kapot."));
     }
 }
