@@ -11,9 +11,11 @@
 //!
 //! Threads: the FBGEMM kernel runs on the calling thread, and libtorch's own ops are kept there
 //! too (one intra-op thread). [`Encoder::embed_ids`] takes how many threads the message may
-//! use and splits the rows (tokens) of every linear map — nine tenths of the work — over
-//! rayon's pool, so one message at the desk uses both cores while a loaded server gives each
-//! message one.
+//! use; with more than one, a [`Team`] shares each layer three ways — the rows (tokens) of the
+//! query/key/value map, the attention heads, and the rows of everything after the attention
+//! — so one message at the desk uses both cores while a loaded server gives each message one.
+//! Measured on the 2-core machine, `herken load` on benches/data/mix.jsonl at concurrency 1:
+//! p50 18–20 ms against 23–27 ms with the rows of each linear map split over rayon.
 
 use std::path::Path;
 
@@ -23,6 +25,7 @@ use tch::{Kind, Tensor};
 
 use super::bert::BertConfig;
 use super::quantized::{self, Mapped};
+use super::team::{with_team, Job, Team};
 
 // Whether libtorch has printed (to /dev/null) its deprecation notice for packing, and for the
 // int8 product; see `without_stderr`.
@@ -77,10 +80,8 @@ impl Linear {
         })
     }
 
-    /// `x·Wᵀ + b` for `x` of shape `[rows, in]`, the rows split over `threads` threads of
-    /// rayon's pool.
-    fn forward(&self, x: &Tensor, threads: usize) -> Result<Tensor> {
-        use rayon::prelude::*;
+    /// `x·Wᵀ + b` for `x` of shape `[rows, in]`.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let smoothed;
         let x = match &self.smooth {
             Some(m) => {
@@ -89,22 +90,6 @@ impl Linear {
             }
             None => x,
         };
-        let rows = x.size()[0];
-        if threads <= 1 || rows < 16 {
-            return self.forward_one(x);
-        }
-        let parts: Vec<Tensor> = x.chunk(threads as i64, 0);
-        let outs = parts
-            .into_par_iter()
-            .map(|p| {
-                tch::set_num_threads(1);
-                self.forward_one(&p)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Tensor::cat(&outs, 0))
-    }
-
-    fn forward_one(&self, x: &Tensor) -> Result<Tensor> {
         let y = x
             .f_fbgemm_linear_int8_weight_fp32_activation(
                 &self.q,
@@ -121,6 +106,10 @@ impl Linear {
 
 // SAFETY: see the note on `Encoder`: created in `Linear::load`, then only read.
 unsafe impl Sync for Linear {}
+// SAFETY: as for `Linear`: created in `Norm::load`, then only read.
+unsafe impl Sync for Norm {}
+// SAFETY: a layer is its linear maps and norms, each Sync as above.
+unsafe impl Sync for Layer {}
 
 struct Norm {
     g: Tensor,
@@ -260,7 +249,8 @@ impl Encoder {
         let eps = c.layer_norm_eps;
         let _no_grad = tch::no_grad_guard();
         // libtorch's own ops (attention, LayerNorm, GELU) stay on this thread: an OpenMP team
-        // beside rayon's workers would spin against them on few cores (measured: 10× slower).
+        // beside the team's threads would spin against them on few cores (measured with
+        // rayon: 10× slower).
         tch::set_num_threads(1);
         let table = &self.map_bytes()[self.word.0..][..self.word.1];
         let mut x = vec![0f32; t * h];
@@ -274,49 +264,61 @@ impl Encoder {
         let mut x = self
             .eln
             .forward(&Tensor::from_slice(&x).view([t as i64, h as i64]), h, eps);
-        let nh = c.num_attention_heads as i64;
-        let hd = h as i64 / nh;
-        let scale = 1.0 / (hd as f64).sqrt();
         let mut tapped = None;
-        // Every token sees every other. (tch passes a missing mask to libtorch 2.4 as an
-        // undefined tensor, which its check refuses; an all-zero additive mask is the same.)
-        let no_mask = Tensor::zeros([t as i64, t as i64], (Kind::Float, tch::Device::Cpu));
-        for (li, ly) in self.layers.iter().enumerate() {
-            if tap == Some(li) {
-                tapped = Some(pooled(&x)?);
+        with_team(threads, |team| {
+            for (li, ly) in self.layers.iter().enumerate() {
+                if tap == Some(li) {
+                    tapped = Some(pooled(&x)?);
+                }
+                x = self.layer(ly, x.shallow_clone(), team)?;
             }
-            let qkv = ly.qkv.forward(&x, threads)?; // [t, 3h]
-                                                    // [3, 1, nh, t, hd]: libtorch's fused attention (one pass over each head's scores
-                                                    // instead of a product, a softmax and a second product) wants batch-first 4-D.
-            let heads = qkv
-                .view([t as i64, 3, nh, hd])
-                .permute([1, 2, 0, 3])
-                .unsqueeze(1);
-            let (q, k, v) = (heads.get(0), heads.get(1), heads.get(2));
-            let ctx = Tensor::f_scaled_dot_product_attention(
-                &q,
-                &k,
-                &v,
-                Some(&no_mask),
-                0.0,
-                false,
-                scale,
-            )
-            .map_err(|e| anyhow!("attention: {e}"))? // [1, nh, t, hd]
-            .squeeze_dim(0)
-            .permute([1, 0, 2])
-            .contiguous()
-            .view([t as i64, h as i64]);
-            let a = ly.ao.forward(&ctx, threads)?;
-            x = ly.aln.forward(&(a + &x), h, eps);
-            let f = ly.fi.forward(&x, threads)?.gelu("none");
-            let f = ly.fo.forward(&f, threads)?;
-            x = ly.oln.forward(&(f + &x), h, eps);
-        }
+            Ok::<_, anyhow::Error>(())
+        })?;
         if tap == Some(self.layers.len()) {
             tapped = Some(pooled(&x)?);
         }
         Ok((pooled(&x)?, tapped))
+    }
+
+    /// One transformer layer on `x` (`[t, h]`), its work shared by `team`: the rows
+    /// (tokens) of the query/key/value map, the attention heads, and the rows of everything
+    /// after the attention (output map, LayerNorm, feed-forward, LayerNorm), which treats
+    /// each token on its own. Three hand-overs per layer.
+    fn layer<'w>(&'w self, ly: &'w Layer, x: Tensor, team: &Team<'w>) -> Result<Tensor> {
+        let c = &self.config;
+        let (h, t) = (c.hidden_size as i64, x.size()[0]);
+        let eps = c.layer_norm_eps;
+        let nh = c.num_attention_heads as i64;
+        let hd = h / nh;
+        let scale = 1.0 / (hd as f64).sqrt();
+        let qkv = split_rows(team, &[&x], move |[x]| ly.qkv.forward(&x))?; // [t, 3h]
+                                                                           // [3, nh, t, hd], split by heads: libtorch's fused attention (one pass over each
+                                                                           // head's scores) wants batch-first 4-D. tch passes a missing mask to libtorch 2.4 as
+                                                                           // an undefined tensor, which its check refuses; an all-zero additive mask is the same
+                                                                           // (every token sees every other).
+        let heads = qkv.view([t, 3, nh, hd]).permute([1, 2, 0, 3]);
+        let attend = move |[heads]: [Tensor; 1]| -> Result<Tensor> {
+            let t = heads.size()[2];
+            let no_mask = Tensor::zeros([t, t], (Kind::Float, tch::Device::Cpu));
+            let (q, k, v) = (
+                heads.get(0).unsqueeze(0),
+                heads.get(1).unsqueeze(0),
+                heads.get(2).unsqueeze(0),
+            );
+            // [1, heads, t, hd]
+            Tensor::f_scaled_dot_product_attention(&q, &k, &v, Some(&no_mask), 0.0, false, scale)
+                .map_err(|e| anyhow!("attention: {e}"))
+        };
+        let ctx = split(team, nh, 1, &[&heads], attend)?.squeeze_dim(0); // [nh, t, hd]
+        let ctx = ctx.permute([1, 0, 2]).contiguous().view([t, h]);
+        let hu = h as usize;
+        split_rows(team, &[&ctx, &x], move |[ctx, x]| {
+            let a = ly.ao.forward(&ctx)?;
+            let y = ly.aln.forward(&(a + &x), hu, eps);
+            let f = ly.fi.forward(&y)?.gelu("none");
+            let f = ly.fo.forward(&f)?;
+            Ok(ly.oln.forward(&(f + &y), hu, eps))
+        })
     }
 
     fn map_bytes(&self) -> &[u8] {
@@ -366,4 +368,44 @@ fn pooled(x: &Tensor) -> Result<Vec<f32>> {
     let mean = x.mean_dim(0, false, Kind::Float);
     let normed = &mean / mean.norm().clamp_min(1e-12);
     Vec::<f32>::try_from(normed).map_err(|e| anyhow!("reading the embedding: {e}"))
+}
+
+/// `f` over the rows of `inputs` (all with the same rows), shared by `team`; the results
+/// stacked back in row order.
+fn split_rows<'w, const N: usize>(
+    team: &Team<'w>,
+    inputs: &[&Tensor; N],
+    f: impl Fn([Tensor; N]) -> Result<Tensor> + Send + Sync + Copy + 'w,
+) -> Result<Tensor> {
+    split(team, inputs[0].size()[0], 0, inputs, f)
+}
+
+/// `f` over `n` parts along dimension `dim` of `inputs`, one part per thread of `team` (fewer
+/// when `n` is small: a part under 16 rows is not worth a hand-over), concatenated back.
+fn split<'w, const N: usize>(
+    team: &Team<'w>,
+    n: i64,
+    dim: i64,
+    inputs: &[&Tensor; N],
+    f: impl Fn([Tensor; N]) -> Result<Tensor> + Send + Sync + Copy + 'w,
+) -> Result<Tensor> {
+    let min_part = if dim == 0 { 16 } else { 1 };
+    let parts = (team.size() as i64).min(n / min_part).max(1);
+    if parts == 1 {
+        return f(inputs.map(|t| t.shallow_clone()));
+    }
+    let bounds: Vec<(i64, i64)> = (0..parts)
+        .map(|i| (n * i / parts, n * (i + 1) / parts))
+        .collect();
+    let part = |(a, b): (i64, i64)| inputs.map(|t| t.narrow(dim, a, b - a));
+    let theirs: Vec<Job<'w>> = bounds[1..]
+        .iter()
+        .map(|&r| {
+            let p = part(r);
+            Box::new(move || f(p)) as Job<'w>
+        })
+        .collect();
+    let mine = part(bounds[0]);
+    let outs = team.run(move || f(mine), theirs)?;
+    Ok(Tensor::cat(&outs, dim))
 }

@@ -24,6 +24,8 @@ pub mod cache;
 #[cfg(feature = "libtorch")]
 mod int8;
 pub mod quantized;
+#[cfg(feature = "libtorch")]
+mod team;
 mod tokenize;
 #[cfg(feature = "libtorch")]
 mod torch;
