@@ -45,9 +45,11 @@ def texts_of(path):
 
 def runs(text, n):
     t = fold(text)
+    # Also unfolded, digits out and whitespace split: "€ 364.000 en" and "€ 365.000 en" are
+    # both "€ . en" there.
+    words = [tok(t) for tok in TOKENISERS] + [re.sub(r"\d+", " ", text.lower()).split()]
     out = set()
-    for tok in TOKENISERS:
-        w = tok(t)
+    for w in words:
         out.update(" ".join(w[i:i + n]) for i in range(len(w) - n + 1))
     return out
 
