@@ -270,23 +270,22 @@ impl Recognizer {
         // The encoder (weights, tokenizer) loads on its own thread while the lexicon compiles
         // and the sparse model is read: a one-shot `herken classify` waits for the slower of
         // the two instead of their sum.
-        let (lexicon, sparse, encoder) = std::thread::scope(|s| {
+        let (loaded, encoder) = std::thread::scope(|s| {
             let encoder = s.spawn(|| load_encoder(config));
-            let lexicon = match &config.lexicon_dir {
+            let loaded = match &config.lexicon_dir {
                 Some(dir) => Lexicon::from_dir(dir),
                 None => Lexicon::builtin(),
-            };
-            let sparse = lexicon
-                .as_ref()
-                .ok()
-                .map(|l| model::load_sparse(&config.model_dir, l));
+            }
+            .map(|lexicon| {
+                let sparse = model::load_sparse(&config.model_dir, &lexicon);
+                (lexicon, sparse)
+            });
             let encoder = encoder
                 .join()
                 .unwrap_or_else(|_| Err("loading the encoder panicked".to_string()));
-            (lexicon, sparse, encoder)
+            (loaded, encoder)
         });
-        let lexicon = lexicon?;
-        let sparse = sparse.expect("read when the lexicon loaded");
+        let (lexicon, sparse) = loaded?;
         let (scorer, status): (Box<dyn Scorer>, ModelStatus) = match sparse {
             Ok(sparse) => match encoder {
                 Ok((encoder, head)) => (

@@ -243,12 +243,7 @@ impl Encoder {
             .map_err(|e| fail(anyhow::anyhow!("parsing config.json: {e}")))?;
         // The tokenizer is read on a thread of its own while the weights load.
         std::thread::scope(|s| {
-            let tokenizer = s.spawn(|| {
-                QueryTokenizer::from_file(
-                    &dir.join("tokenizer.json"),
-                    config.max_position_embeddings,
-                )
-            });
+            let tokenizer = s.spawn(|| QueryTokenizer::from_file(&dir.join("tokenizer.json")));
             let loaded = Encoder::load_backend(dir, runtime, top, &config, &config_json);
             let tokenizer = tokenizer
                 .join()
@@ -371,24 +366,13 @@ impl Encoder {
     /// The token ids the encoder runs on for `text`: `"query: " + text`, cut to [`MAX_TOKENS`]
     /// keeping the closing token, checked against the weights.
     pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
-        let mut ids = self
+        // Cut where the model's positions end, too (a config.json of one's own may have fewer).
+        let ids = self
             .tokenizer
-            .encode(text)
+            .encode(text, MAX_TOKENS.min(self.max_positions))
             .map_err(|e| Error::Model(format!("tokenizing: {e:#}")))?;
-        if ids.len() > MAX_TOKENS {
-            let end = *ids.last().expect("non-empty");
-            ids.truncate(MAX_TOKENS - 1);
-            ids.push(end);
-        }
         // Checked here once for both runtimes (a tokenizer.json that does not belong to the
         // weights could break either).
-        if ids.is_empty() || ids.len() > self.max_positions {
-            return Err(Error::Model(format!(
-                "{} tokens (1..={} allowed)",
-                ids.len(),
-                self.max_positions
-            )));
-        }
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.vocab_size) {
             return Err(Error::Model(format!(
                 "token id {id} outside the vocabulary ({}): tokenizer.json does not belong to these weights",

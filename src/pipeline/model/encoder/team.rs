@@ -77,18 +77,19 @@ impl<'w> Slot<'w> {
         let _no_grad = tch::no_grad_guard();
         tch::set_num_threads(1);
         while self.wait_for(|s| s == POSTED || s == STOP) == POSTED {
-            let job = self
-                .job
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-                .expect("a posted job");
+            let job = lock(&self.job).take().expect("a posted job");
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
                 .unwrap_or_else(|_| Err(anyhow!("a forward-pass job panicked")));
-            *self.out.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+            *lock(&self.out) = Some(out);
             self.set(DONE, Some(caller));
         }
     }
+}
+
+/// A mutex's contents; a job that panicked while holding it left nothing half-written
+/// (results are whole values), so a poisoned lock is used as it is.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The calling thread and its partners.
@@ -112,7 +113,7 @@ impl<'w> Team<'w> {
         assert!(theirs.len() <= self.slots.len(), "more jobs than partners");
         let posted = theirs.len();
         for (slot, job) in self.slots.iter().zip(theirs) {
-            *slot.job.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
+            *lock(&slot.job) = Some(job);
             slot.set(POSTED, slot.partner.get());
         }
         let first = mine();
@@ -125,12 +126,7 @@ impl<'w> Team<'w> {
         // and the weights it reads must outlive it.
         for slot in &self.slots[..posted] {
             slot.wait_for(|s| s == DONE);
-            let out = slot
-                .out
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-                .expect("a finished job's result");
+            let out = lock(&slot.out).take().expect("a finished job's result");
             slot.set(IDLE, None);
             match out {
                 Ok(t) => outs.push(t),

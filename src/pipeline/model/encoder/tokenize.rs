@@ -66,17 +66,15 @@ pub struct QueryTokenizer {
     added: Vec<(String, u32)>,
     bos: u32,
     eos: u32,
-    max_len: usize,
 }
 
 impl QueryTokenizer {
-    pub fn from_file(path: &Path, max_len: usize) -> Result<QueryTokenizer> {
+    pub fn from_file(path: &Path) -> Result<QueryTokenizer> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        QueryTokenizer::from_json(&bytes, max_len)
-            .with_context(|| format!("loading {}", path.display()))
+        QueryTokenizer::from_json(&bytes).with_context(|| format!("loading {}", path.display()))
     }
 
-    fn from_json(bytes: &[u8], max_len: usize) -> Result<QueryTokenizer> {
+    fn from_json(bytes: &[u8]) -> Result<QueryTokenizer> {
         let file: File = serde_json::from_slice(bytes)?;
         if file.model.kind != "Unigram" || file.model.byte_fallback {
             bail!(
@@ -142,17 +140,18 @@ impl QueryTokenizer {
             added,
             bos,
             eos,
-            max_len,
         })
     }
 
-    /// Token ids of `"query: " + text` with `<s>`/`</s>`; over `max_len` the content is cut and
-    /// the closing `</s>` kept.
-    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+    /// Token ids of `"query: " + text` with `<s>`/`</s>`, at most `max_tokens` of them: over
+    /// that the content is cut and the closing `</s>` kept. Words past the cut are not
+    /// segmented at all (a page-long text costs what its first `max_tokens` tokens cost).
+    pub fn encode(&self, text: &str, max_tokens: usize) -> Result<Vec<u32>> {
+        let max_tokens = max_tokens.max(2);
         let text = format!("{QUERY_PREFIX}{text}");
         let mut ids = vec![self.bos];
         let mut rest = text.as_str();
-        while !rest.is_empty() {
+        while !rest.is_empty() && ids.len() < max_tokens {
             // The first added token in the rest (the longest where two start together).
             let next = self
                 .added
@@ -164,7 +163,7 @@ impl QueryTokenizer {
                 None => (rest, None),
             };
             if !segment.is_empty() {
-                self.encode_segment(segment, &mut ids)?;
+                self.encode_segment(segment, &mut ids, max_tokens)?;
             }
             match after {
                 Some((id, tail)) => {
@@ -174,16 +173,14 @@ impl QueryTokenizer {
                 None => break,
             }
         }
-        if ids.len() + 1 > self.max_len {
-            ids.truncate(self.max_len - 1);
-        }
+        ids.truncate(max_tokens - 1);
         ids.push(self.eos);
         Ok(ids)
     }
 
     /// Normalise a segment between added tokens, put `▁` for spaces and before it, and
     /// segment every word (a `▁` and what follows up to the next one).
-    fn encode_segment(&self, segment: &str, ids: &mut Vec<u32>) -> Result<()> {
+    fn encode_segment(&self, segment: &str, ids: &mut Vec<u32>, max_tokens: usize) -> Result<()> {
         let mut normalized = NormalizedString::from(segment);
         if let Some(n) = &self.normalizer {
             n.normalize(&mut normalized)
@@ -200,10 +197,15 @@ impl QueryTokenizer {
         spaced.extend(s.chars().map(|c| if c == ' ' { SPACE } else { c }));
         let mut start = 0;
         for (at, _) in spaced.match_indices(SPACE).skip(1) {
+            if ids.len() >= max_tokens {
+                return Ok(());
+            }
             self.viterbi(&spaced[start..at], ids);
             start = at;
         }
-        self.viterbi(&spaced[start..], ids);
+        if ids.len() < max_tokens {
+            self.viterbi(&spaced[start..], ids);
+        }
         Ok(())
     }
 
