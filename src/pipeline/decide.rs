@@ -10,10 +10,20 @@
 //! asks whether it is about the municipality at all.
 //!
 //! One rule of the workshop is applied here on top of the model: *a repeated melding is often
-//! a klacht*. When the model's best label is melding, the text itself says it was reported
-//! before (a `herhaling` cue, not negated) and klacht has real support, the label becomes
-//! klacht and the melding's probability mass moves to klacht: the message is about the same
-//! situation, and the writer's point is now that it was not handled.
+//! a klacht* ("melding gedaan, niet opgelost"). When the model's best label is melding, klacht
+//! has real support, and the text itself says it was reported before (a `herhaling` cue, not
+//! negated) or that the municipality does not handle it (a `proces` cue: nothing done, no
+//! reaction, promises not kept, told first-hand or by a reporter), the label becomes klacht and
+//! the melding's probability mass moves to klacht: the message is about a known situation, and
+//! the writer's point is that it was not handled.
+//!
+//! A second rule is the right of petition (Grondwet art. 5, DOMAIN.md): a text in the public
+//! form of a petition — the signers state what they find ("wij constateren dat …",
+//! "overwegende dat …") and ask for a decision, or it calls on readers to sign — addressed to
+//! the municipality is a raadsadres, also when it mostly describes a situation in public
+//! space or contests a general decision. When the model says melding, klacht or bezwaar, the
+//! text has that form, no other body is named and raadsadres has real support, the label
+//! becomes raadsadres. [`LabelRule`] says which rule changed a label.
 
 use crate::domain::{Label, Lang};
 use crate::pipeline::cues::Lexicon;
@@ -27,8 +37,12 @@ pub struct DecideOptions {
     pub min_confidence: f32,
     /// Below this gap between the best two labels a message needs clarification.
     pub min_margin: f32,
-    /// Least klacht probability for a text-stated repeat to turn a melding into a klacht.
+    /// Least klacht probability for a text-stated repeat or unhandled report to turn a melding
+    /// into a klacht.
     pub repeat_min_klacht: f32,
+    /// Least raadsadres probability for the petition form to turn another label into a
+    /// raadsadres.
+    pub petition_min_raadsadres: f32,
 }
 
 impl Default for DecideOptions {
@@ -37,6 +51,7 @@ impl Default for DecideOptions {
             min_confidence: 0.55,
             min_margin: 0.15,
             repeat_min_klacht: 0.10,
+            petition_min_raadsadres: 0.05,
         }
     }
 }
@@ -66,8 +81,23 @@ pub struct Decision {
     pub referral: Option<Referral>,
     /// The label in second place (the other label of a doubt).
     pub runner_up: Label,
-    /// Whether the repeated-melding rule made it a klacht.
-    pub promoted: bool,
+    /// The rule that overruled the model's label, if one did.
+    pub rule: LabelRule,
+}
+
+/// A rule of the workshop or the law that overruled the model's best label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelRule {
+    /// None did: the label is the model's.
+    None,
+    /// A melding became a klacht: the text says the issue was reported before.
+    Repeat,
+    /// A melding became a klacht: the text says the municipality does not handle a known
+    /// problem.
+    Handling,
+    /// A melding, klacht or bezwaar became a raadsadres: the text is a petition in the public
+    /// form (signers who state what they find and ask for a decision), the right of petition.
+    Petition,
 }
 
 impl Decision {
@@ -77,7 +107,7 @@ impl Decision {
             self.label,
             self.runner_up,
             self.needs_clarification,
-            self.promoted,
+            self.rule,
             self.referral.as_ref(),
             cues,
             lang,
@@ -96,6 +126,35 @@ pub fn promote_to_klacht(scores: &mut LabelScores) {
         .map(|l| std::mem::take(&mut scores[l.index()]))
         .sum();
     scores[Label::Klacht.index()] += moved;
+}
+
+/// The probability of `from` moves to `to` (a rule overruled the model: the message is what
+/// `to` says, and the model's reasons for `from` are part of it).
+fn move_to(scores: &mut LabelScores, from: Label, to: Label) {
+    let moved = std::mem::take(&mut scores[from.index()]);
+    scores[to.index()] += moved;
+}
+
+/// Whether `text` has the public form of a petition: the signers state what they find and
+/// ask for something ("Wij … constateren dat … en verzoeken …", "overwegende dat …", a
+/// petition site's English labels around Dutch content), or it calls on readers to sign.
+pub fn petition_form(text: &str) -> bool {
+    static FINDS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static ASKS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static SIGN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let finds = FINDS.get_or_init(|| {
+        regex::Regex::new(r"(?i)\b(?:constateren|constateert|stellen vast|overwegende|observe|establish)\s+(?:dat|that)\b")
+            .expect("petition pattern compiles")
+    });
+    let asks = ASKS.get_or_init(|| {
+        regex::Regex::new(r"(?i)\b(?:verzoeken|verzoekt|vragen|vraagt|eisen|roepen|request|ask)\b")
+            .expect("petition pattern compiles")
+    });
+    let sign = SIGN.get_or_init(|| {
+        regex::Regex::new(r"(?i)\b(?:teken|onderteken|steun)\w*\s+(?:deze|de|onze|ook)\s+petitie\b|\bsign (?:this|the|our) petition\b")
+            .expect("petition pattern compiles")
+    });
+    (finds.is_match(text) && asks.is_match(text)) || sign.is_match(text)
 }
 
 /// Herhaling cues that say how often the *situation* recurs ("elke nacht weer", "every time
@@ -179,16 +238,35 @@ pub fn decide(
     let repeat_cue = cues
         .iter()
         .find(|c| !c.negated && claims_earlier_report(c, text));
+    let handling_cue = cues
+        .iter()
+        .any(|c| c.family == Family::Proces && !c.negated && !c.from_model);
     let order = ranked(&scores);
     let mut label = Label::from_index(order[0]);
-    let mut promoted = false;
-    if label == Label::Melding
-        && repeat_cue.is_some()
-        && scores[Label::Klacht.index()] >= opts.repeat_min_klacht
+    let mut rule = LabelRule::None;
+    if label == Label::Melding && scores[Label::Klacht.index()] >= opts.repeat_min_klacht {
+        rule = match (repeat_cue.is_some(), handling_cue) {
+            (true, _) => LabelRule::Repeat,
+            (false, true) => LabelRule::Handling,
+            (false, false) => LabelRule::None,
+        };
+        if rule != LabelRule::None {
+            promote_to_klacht(&mut scores);
+            label = Label::Klacht;
+        }
+    }
+    let other_body = cues
+        .iter()
+        .any(|c| c.family == Family::Instantie && !c.negated);
+    if rule == LabelRule::None
+        && matches!(label, Label::Melding | Label::Klacht | Label::Bezwaar)
+        && !other_body
+        && scores[Label::Raadsadres.index()] >= opts.petition_min_raadsadres
+        && petition_form(text)
     {
-        promote_to_klacht(&mut scores);
-        label = Label::Klacht;
-        promoted = true;
+        rule = LabelRule::Petition;
+        move_to(&mut scores, label, Label::Raadsadres);
+        label = Label::Raadsadres;
     }
     let order = ranked(&scores);
     let confidence = scores[label.index()];
@@ -245,7 +323,7 @@ pub fn decide(
         label,
         runner_up,
         needs_clarification,
-        promoted,
+        rule,
         referral.as_ref(),
         cues,
         lang,
@@ -263,7 +341,7 @@ pub fn decide(
         satisfaction_reminder,
         referral,
         runner_up,
-        promoted,
+        rule,
     }
 }
 
@@ -341,6 +419,105 @@ mod tests {
             d.explanation
         );
         assert!((d.scores.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert_eq!(d.rule, LabelRule::Repeat);
+    }
+
+    #[test]
+    fn unhandled_known_problem_turns_melding_into_klacht() {
+        let text =
+            "Het riool loopt elke bui over en volgens de bewoners doet de gemeente er niets aan";
+        let handling = cue(
+            "doet de gemeente er niets aan",
+            Family::Proces,
+            Label::Klacht,
+        );
+        let d = decide(
+            [0.2, 0.7, 0.01, 0.04, 0.05],
+            &[
+                handling.clone(),
+                cue("riool", Family::Object, Label::Melding),
+            ],
+            text,
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert_eq!(d.label, Label::Klacht);
+        assert_eq!(d.rule, LabelRule::Handling);
+        assert!(!d.text_says_repeat);
+        assert!(
+            d.explanation.contains("niet wordt opgepakt"),
+            "{}",
+            d.explanation
+        );
+        // Without klacht support, a negated cue, or a cue only the model found: a melding.
+        for (scores, c) in [
+            ([0.05, 0.85, 0.01, 0.04, 0.05], handling.clone()),
+            (
+                [0.2, 0.7, 0.01, 0.04, 0.05],
+                Cue {
+                    negated: true,
+                    ..handling.clone()
+                },
+            ),
+            (
+                [0.2, 0.7, 0.01, 0.04, 0.05],
+                Cue {
+                    from_model: true,
+                    ..handling.clone()
+                },
+            ),
+        ] {
+            let d = decide(
+                scores,
+                &[c],
+                text,
+                Lang::Nl,
+                &lex(),
+                &DecideOptions::default(),
+            );
+            assert_eq!(d.label, Label::Melding);
+            assert_eq!(d.rule, LabelRule::None);
+        }
+    }
+
+    #[test]
+    fn a_petition_in_the_public_form_is_a_raadsadres() {
+        let text = "Geef het hondenveld terug\n\nWij, bewoners van de Ooievaarsbuurt,\nconstateren dat het veld is omgeploegd\nen verzoeken de gemeente het terug te leggen.";
+        assert!(petition_form(text));
+        assert!(petition_form("Teken deze petitie voor een zebrapad!"));
+        assert!(!petition_form("Ik constateer dat de lamp stuk is."));
+        assert!(!petition_form("Wij verzoeken u het besluit te herzien."));
+        let d = decide(
+            [0.1, 0.7, 0.05, 0.1, 0.05],
+            &[cue("veld", Family::Object, Label::Melding)],
+            text,
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert_eq!(d.label, Label::Raadsadres);
+        assert_eq!(d.rule, LabelRule::Petition);
+        assert!(d.explanation.contains("petitie"), "{}", d.explanation);
+        assert!((d.scores.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        // Not when raadsadres has no support, when another body is named, or for an overig.
+        let ns = cue("NS", Family::Instantie, Label::Overig);
+        for (scores, cues) in [
+            ([0.1, 0.78, 0.05, 0.02, 0.05], vec![]),
+            ([0.1, 0.7, 0.05, 0.1, 0.05], vec![ns]),
+            ([0.1, 0.05, 0.05, 0.1, 0.7], vec![]),
+        ] {
+            let d = decide(
+                scores,
+                &cues,
+                text,
+                Lang::Nl,
+                &lex(),
+                &DecideOptions::default(),
+            );
+            assert_ne!(d.label, Label::Raadsadres);
+            assert_eq!(d.rule, LabelRule::None);
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use crate::domain::{Label, Lang};
 use crate::pipeline::cues::Lexicon;
+use crate::pipeline::decide::LabelRule;
 use crate::pipeline::types::{Cue, Family};
 
 /// Where an overig belongs instead: another body, or the route for claims for damages.
@@ -178,7 +179,7 @@ pub fn explain(
     label: Label,
     runner_up: Label,
     doubtful: bool,
-    promoted: bool,
+    rule: LabelRule,
     referral: Option<&Referral>,
     cues: &[Cue],
     lang: Lang,
@@ -195,17 +196,26 @@ pub fn explain(
             s
         }
     };
-    let mut first = if promoted {
-        match lang {
-            Lang::Nl => format!(
-                "{head}: een herhaalde melding, en een herhaalde melding is vaak een klacht"
-            ),
-            Lang::En => {
-                format!("{head}: a repeated report, and a repeated report is often a complaint")
-            }
+    let mut first = match (rule, lang) {
+        (LabelRule::None, _) => head,
+        (LabelRule::Repeat, Lang::Nl) => {
+            format!("{head}: een herhaalde melding, en een herhaalde melding is vaak een klacht")
         }
-    } else {
-        head
+        (LabelRule::Repeat, Lang::En) => {
+            format!("{head}: a repeated report, and a repeated report is often a complaint")
+        }
+        (LabelRule::Handling, Lang::Nl) => format!(
+            "{head}: een bekend probleem dat volgens de tekst niet wordt opgepakt, en dat is ongenoegen over de afhandeling"
+        ),
+        (LabelRule::Handling, Lang::En) => format!(
+            "{head}: a known problem the text says is not being dealt with, which is dissatisfaction with the handling"
+        ),
+        (LabelRule::Petition, Lang::Nl) => format!(
+            "{head}: een petitie (de ondertekenaars stellen iets vast en vragen om een besluit), en een petitie aan de gemeente is een raadsadres"
+        ),
+        (LabelRule::Petition, Lang::En) => format!(
+            "{head}: a petition (the signers state their case and ask for a decision), and a petition to the municipality goes to the council"
+        ),
     };
     let elsewhere = cues
         .iter()
@@ -227,7 +237,7 @@ pub fn explain(
             Lang::En => "; there are no clear signal words, the wording resembles earlier messages of this kind.",
         });
     } else {
-        let sep = if promoted { "; " } else { ": " };
+        let sep = if rule == LabelRule::None { ": " } else { "; " };
         first.push_str(sep);
         first.push_str(&evidence.join(", "));
         first.push('.');
