@@ -47,6 +47,12 @@ pub struct RawConfig {
     pub min_confidence: Option<f32>,
     /// Below this gap between the best two labels a message needs clarification.
     pub min_margin: Option<f32>,
+    /// Least klacht probability for a text-stated repeat or unhandled report to make a melding
+    /// a klacht (above 1: never).
+    pub repeat_min_klacht: Option<f32>,
+    /// Least raadsadres probability for a petition's public form to make a raadsadres (above 1:
+    /// never).
+    pub petition_min_raadsadres: Option<f32>,
     /// Log format: "text" or "json".
     pub log_format: Option<String>,
     /// Routing rules and deadlines (TOML); the built-in data/routing.toml when absent.
@@ -391,6 +397,10 @@ impl RawConfig {
                 "HERKEN_MAX_BATCH" => self.max_batch = Some(parse(&k, &v)?),
                 "HERKEN_MIN_CONFIDENCE" => self.min_confidence = Some(parse(&k, &v)?),
                 "HERKEN_MIN_MARGIN" => self.min_margin = Some(parse(&k, &v)?),
+                "HERKEN_REPEAT_MIN_KLACHT" => self.repeat_min_klacht = Some(parse(&k, &v)?),
+                "HERKEN_PETITION_MIN_RAADSADRES" => {
+                    self.petition_min_raadsadres = Some(parse(&k, &v)?)
+                }
                 "HERKEN_LOG_FORMAT" => self.log_format = Some(v),
                 "HERKEN_DATA_DIR" => self.data_dir = Some(v.into()),
                 "HERKEN_ROUTING_FILE" => self.routing_file = Some(v.into()),
@@ -467,6 +477,20 @@ impl RawConfig {
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(Error::Config(format!("{name} = {v} is outside 0..1")));
+            }
+        }
+        let repeat_min_klacht = self.repeat_min_klacht.unwrap_or(defaults.repeat_min_klacht);
+        let petition_min_raadsadres = self
+            .petition_min_raadsadres
+            .unwrap_or(defaults.petition_min_raadsadres);
+        for (name, v) in [
+            ("repeat_min_klacht", repeat_min_klacht),
+            ("petition_min_raadsadres", petition_min_raadsadres),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(Error::Config(format!(
+                    "{name} = {v}: expected a probability (0..1; above 1 switches the rule off)"
+                )));
             }
         }
         let log_format = match self.log_format.as_deref().unwrap_or("text") {
@@ -695,7 +719,8 @@ impl RawConfig {
             decide: DecideOptions {
                 min_confidence,
                 min_margin,
-                ..defaults
+                repeat_min_klacht,
+                petition_min_raadsadres,
             },
             log_format,
         })
