@@ -8,11 +8,30 @@
 //! configuration loads another copy instead (a complaint coordinator's edits, say) without a
 //! rebuild. A phrase that does not compile, or a family that does not exist, is an error that
 //! names the file, the family and the phrase.
+//!
+//! Matching: a family's phrases are one alternation on Unicode word boundaries,
+//! `\b(?:…)\b`, longest phrase first, found left to right without overlaps. Unicode `\b`
+//! makes regex's lazy DFA give up on any text with a non-ASCII byte (é, ë, €, curly quotes)
+//! and fall back to the PikeVM over the whole text, the slowest of its engines. So
+//! [`Phrases`] finds the same matches in three steps: a regex of the phrases' beginnings
+//! (`starts`: each phrase up to its first repetition, so `tegel\w*` is `tegel`; no word
+//! boundaries) finds the next place a phrase can start, with a literal search or a small
+//! lazy DFA on any text; a `\b` check there drops starts inside a word; and only then the
+//! whole pattern runs, anchored at that place, over the few bytes of the phrase. Every match
+//! of the whole pattern starts where some phrase's beginning matches, and an anchored search
+//! finds there the match the unanchored search finds, so the matches are the same (test
+//! `three_step_matching_finds_what_the_single_regex_finds`, over the corpus and the practice
+//! texts). The beginnings, not the whole phrases: a `\w*` in a large alternation made the
+//! lazy DFA build states without end.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use regex::{Regex, RegexBuilder};
+use regex_automata::util::look::LookMatcher;
+use regex_automata::util::syntax;
+use regex_automata::{meta, Anchored, Input};
+use regex_syntax::hir::{Hir, HirKind};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -100,8 +119,8 @@ pub struct Hit {
 pub struct Lexicon {
     info: Vec<FamilyInfo>,
     bodies: Vec<Body>,
-    nl: Vec<(Family, Regex)>,
-    en: Vec<(Family, Regex)>,
+    nl: Vec<Phrases>,
+    en: Vec<Phrases>,
     phrase_count: usize,
     sha256: String,
 }
@@ -170,8 +189,8 @@ impl Lexicon {
         let (mut nl_re, n1) = compile_language(nl.0, nl.1)?;
         let (mut en_re, n2) = compile_language(en.0, en.1)?;
         let (bodies_compiled, family_re, n3) = compile_bodies(bodies.0, bodies.1)?;
-        nl_re.push((Family::Instantie, family_re.clone()));
-        en_re.push((Family::Instantie, family_re));
+        nl_re.push(family_re.clone());
+        en_re.push(family_re);
         let mut hasher = Sha256::new();
         for part in [families.1, nl.1, en.1, bodies.1] {
             hasher.update(part.as_bytes());
@@ -214,20 +233,118 @@ impl Lexicon {
             Lang::En => &self.en,
         };
         let mut hits = Vec::new();
-        for (family, re) in set {
-            hits.extend(re.find_iter(text).map(|m| Hit {
-                start: m.start(),
-                end: m.end(),
-                family: *family,
-            }));
+        for phrases in set {
+            phrases.find_into(text, &mut hits);
         }
         hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
         hits
     }
 }
 
+/// A family's phrases: `\b(?:…)\b`, and a regex of their beginnings to find where a match
+/// can start (see the module's notes).
+#[derive(Debug, Clone)]
+struct Phrases {
+    family: Family,
+    whole: meta::Regex,
+    // None when a beginning can match the empty string: then `whole` alone searches, as the
+    // steps assume every match is at least a byte long.
+    starts: Option<meta::Regex>,
+    #[cfg(test)]
+    pattern: String,
+}
+
+impl Phrases {
+    /// The matches of `whole` in `text`, left to right without overlaps, as
+    /// `Regex::find_iter` finds them.
+    fn find_into(&self, text: &str, hits: &mut Vec<Hit>) {
+        let hay = text.as_bytes();
+        let hit = |m: regex_automata::Match| Hit {
+            start: m.start(),
+            end: m.end(),
+            family: self.family,
+        };
+        let Some(starts) = &self.starts else {
+            hits.extend(self.whole.find_iter(hay).map(hit));
+            return;
+        };
+        let look = LookMatcher::new();
+        let mut at = 0;
+        while at < hay.len() {
+            let Some(start) = starts.search(&Input::new(hay).span(at..hay.len())) else {
+                break;
+            };
+            let s = start.start();
+            // `\b` before the phrase; most starts inside a word end here. (The check only
+            // fails to answer without Unicode tables; then `whole` decides.)
+            if look.is_word_unicode(hay, s).unwrap_or(true) {
+                let anchored = Input::new(hay).span(s..hay.len()).anchored(Anchored::Yes);
+                if let Some(m) = self.whole.search(&anchored) {
+                    at = m.end();
+                    hits.push(hit(m));
+                    continue;
+                }
+            }
+            // The next char: a match starts on a char boundary.
+            at = s + text[s..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+}
+
+/// The lexicon's regex engine settings (regex's defaults otherwise); `prefilter`: look for
+/// literals first.
+fn engine(prefilter: bool) -> meta::Builder {
+    let mut b = meta::Builder::new();
+    b.syntax(syntax::Config::new().case_insensitive(true))
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(64 << 20))
+                .onepass_size_limit(Some(64 << 20))
+                .auto_prefilter(prefilter),
+        );
+    b
+}
+
+/// A regex that matches a beginning of every string `h` matches (so it matches wherever `h`
+/// can start): a sequence up to its first repetition or assertion, each branch of an
+/// alternation so. `h` itself when no shorter one that needs at least one char is at hand.
+fn beginnings(h: &Hir) -> Hir {
+    let cut = match h.kind() {
+        HirKind::Concat(parts) => {
+            let n = parts
+                .iter()
+                .take_while(|p| !matches!(p.kind(), HirKind::Repetition(_) | HirKind::Look(_)))
+                .count();
+            Hir::concat(parts[..n].to_vec())
+        }
+        HirKind::Alternation(branches) => {
+            Hir::alternation(branches.iter().map(beginnings).collect())
+        }
+        HirKind::Capture(c) => beginnings(&c.sub),
+        _ => return h.clone(),
+    };
+    match cut.properties().minimum_len() {
+        Some(n) if n > 0 => cut,
+        _ => h.clone(),
+    }
+}
+
 /// One alternation of `phrases` on word boundaries, longest first.
 fn alternation(file: &str, what: &str, phrases: &mut Vec<String>) -> Result<Regex> {
+    validate(file, what, phrases)?;
+    let pattern = format!(r"\b(?:{})\b", phrases.join("|"));
+    RegexBuilder::new(&pattern)
+        .case_insensitive(true)
+        .size_limit(64 << 20)
+        .build()
+        .map_err(|e| Error::Lexicon {
+            file: file.to_string(),
+            problem: format!("{what}: {e}"),
+        })
+}
+
+/// Check each phrase, then sort them longest first and drop duplicates.
+fn validate(file: &str, what: &str, phrases: &mut Vec<String>) -> Result<()> {
     for p in phrases.iter() {
         if p.trim().is_empty() {
             return Err(Error::Lexicon {
@@ -243,19 +360,51 @@ fn alternation(file: &str, what: &str, phrases: &mut Vec<String>) -> Result<Rege
     // Longer phrases first, so an alternation prefers "al drie keer gemeld" over "al".
     phrases.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
     phrases.dedup();
-    let pattern = format!(r"\b(?:{})\b", phrases.join("|"));
-    RegexBuilder::new(&pattern)
-        .case_insensitive(true)
-        .size_limit(64 << 20)
-        .build()
-        .map_err(|e| Error::Lexicon {
-            file: file.to_string(),
-            problem: format!("{what}: {e}"),
-        })
+    Ok(())
+}
+
+/// A family's [`Phrases`].
+fn family_phrases(
+    file: &str,
+    what: &str,
+    family: Family,
+    phrases: &mut Vec<String>,
+) -> Result<Phrases> {
+    validate(file, what, phrases)?;
+    let inner = format!("(?:{})", phrases.join("|"));
+    let pattern = format!(r"\b{inner}\b");
+    let fail = |e: String| Error::Lexicon {
+        file: file.to_string(),
+        problem: format!("{what}: {e}"),
+    };
+    // Only ever searched anchored: a literal prefilter would not be used.
+    let whole = engine(false)
+        .build(&pattern)
+        .map_err(|e| fail(e.to_string()))?;
+    // The beginnings come from the alternation as one pattern, so that a flag a phrase sets
+    // for the phrases after it counts as it does in `whole`.
+    let hir = syntax::parse_with(&inner, &syntax::Config::new().case_insensitive(true))
+        .map_err(|e| fail(e.to_string()))?;
+    let begin = beginnings(&hir);
+    let starts = match begin.properties().minimum_len() {
+        Some(0) => None,
+        _ => Some(
+            engine(true)
+                .build_from_hir(&begin)
+                .map_err(|e| fail(e.to_string()))?,
+        ),
+    };
+    Ok(Phrases {
+        family,
+        whole,
+        starts,
+        #[cfg(test)]
+        pattern,
+    })
 }
 
 /// The bodies of instanties.toml, and the `instantie` family's regex over all of them.
-fn compile_bodies(file: &str, text: &str) -> Result<(Vec<Body>, Regex, usize)> {
+fn compile_bodies(file: &str, text: &str) -> Result<(Vec<Body>, Phrases, usize)> {
     let raw: RawBodies = toml::from_str(text).map_err(|e| Error::Lexicon {
         file: file.to_string(),
         problem: e.to_string(),
@@ -279,11 +428,11 @@ fn compile_bodies(file: &str, text: &str) -> Result<(Vec<Body>, Regex, usize)> {
         });
     }
     let count = all.len();
-    let family = alternation(file, "family instantie", &mut all)?;
+    let family = family_phrases(file, "family instantie", Family::Instantie, &mut all)?;
     Ok((bodies, family, count))
 }
 
-fn compile_language(file: &str, text: &str) -> Result<(Vec<(Family, Regex)>, usize)> {
+fn compile_language(file: &str, text: &str) -> Result<(Vec<Phrases>, usize)> {
     let raw: BTreeMap<String, Vec<String>> = toml::from_str(text).map_err(|e| Error::Lexicon {
         file: file.to_string(),
         problem: e.to_string(),
@@ -304,8 +453,12 @@ fn compile_language(file: &str, text: &str) -> Result<(Vec<(Family, Regex)>, usi
             });
         }
         count += phrases.len();
-        let re = alternation(file, &format!("family {name}"), &mut phrases)?;
-        out.push((family, re));
+        out.push(family_phrases(
+            file,
+            &format!("family {name}"),
+            family,
+            &mut phrases,
+        )?);
     }
     Ok((out, count))
 }
@@ -390,6 +543,134 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("b.toml") && err.contains("(x"), "{err}");
+    }
+
+    /// The single regex per family the lexicon searched with before the two steps: the
+    /// reference the two steps must agree with.
+    struct Reference(Vec<(Family, Regex)>, Vec<(Family, Regex)>);
+
+    impl Reference {
+        fn of(lex: &Lexicon) -> Reference {
+            let compile = |set: &[Phrases]| {
+                set.iter()
+                    .map(|p| {
+                        let re = RegexBuilder::new(&p.pattern)
+                            .case_insensitive(true)
+                            .size_limit(64 << 20)
+                            .build()
+                            .unwrap();
+                        (p.family, re)
+                    })
+                    .collect()
+            };
+            Reference(compile(&lex.nl), compile(&lex.en))
+        }
+
+        fn find(&self, text: &str, lang: Lang) -> Vec<Hit> {
+            let set = match lang {
+                Lang::Nl => &self.0,
+                Lang::En => &self.1,
+            };
+            let mut hits = Vec::new();
+            for (family, re) in set {
+                hits.extend(re.find_iter(text).map(|m| Hit {
+                    start: m.start(),
+                    end: m.end(),
+                    family: *family,
+                }));
+            }
+            hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+            hits
+        }
+    }
+
+    #[test]
+    fn three_step_matching_finds_what_the_single_regex_finds() {
+        let lex = Lexicon::builtin().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+        let mut files: Vec<_> = std::fs::read_dir(root.join("corpus"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        files.sort();
+        files.push(root.join("training").join("oefenen.jsonl"));
+        let mut texts = Vec::new();
+        for f in &files {
+            for line in std::fs::read_to_string(f).unwrap().lines() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let text = v["text"].as_str().unwrap().to_string();
+                // The stage searches the normalised text; the raw one has more to trip on.
+                let normalized =
+                    crate::pipeline::normalize::normalize(&text, crate::domain::Channel::Email);
+                texts.push(normalized.text);
+                texts.push(text);
+            }
+        }
+        assert!(texts.len() > 10_000, "{} texts", texts.len());
+        let reference = Reference::of(&lex);
+        // Both cores: the reference is the slow engine this replaces.
+        let mismatches: Vec<String> = std::thread::scope(|s| {
+            let workers: Vec<_> = texts
+                .chunks(texts.len().div_ceil(2))
+                .map(|part| {
+                    let (lex, reference) = (&lex, &reference);
+                    s.spawn(move || {
+                        let mut bad = Vec::new();
+                        for (i, t) in part.iter().enumerate() {
+                            for lang in [Lang::Nl, Lang::En] {
+                                if lex.find(t, lang) != reference.find(t, lang) {
+                                    bad.push(format!("text {i} of its half, {lang:?}"));
+                                }
+                            }
+                        }
+                        bad
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        });
+        assert!(mismatches.is_empty(), "{mismatches:?}");
+    }
+
+    #[test]
+    fn three_step_matching_agrees_on_awkward_phrases_and_texts() {
+        // Phrases that start or end with a non-word char, non-ASCII letters at the edges, a
+        // longer phrase whose end is inside a word (the shorter one must then win), case
+        // folding beyond ASCII, and a phrase that can match the empty string.
+        let nl = r#"
+            ongenoegen = ['één', 'ab', 'abc', 'ab?c', '€ \d+', 'zo!', '(?:x|)', 'café\w*', 'ÉÉN keer']
+            herhaling = ['al', 'al weer', 'ëxtra', 'über', '\w*heid']
+        "#;
+        let lex = Lexicon::parse(
+            ("f.toml", BUILTIN_FAMILIES),
+            ("nl.toml", nl),
+            ("en.toml", ""),
+            ("b.toml", BUILTIN_BODIES),
+        )
+        .unwrap();
+        let texts = [
+            "één keer, Één, geen-één, éénmaal",
+            "abcd ab abc, xabc ab-c abbc ac",
+            "€ 12 en €12, prijs€ 3 zo! zo!x zoo! (zo!)",
+            "cafés café café-au-lait CAFÉ's x xx",
+            "al alweer al weer, ëxtra ÜBER über-alles überall",
+            "vrijheid, gezondheid en hééél-heid",
+            "",
+            "é",
+            "zo!",
+        ];
+        let reference = Reference::of(&lex);
+        for t in texts {
+            assert_eq!(lex.find(t, Lang::Nl), reference.find(t, Lang::Nl), "{t}");
+        }
+        assert!(lex.nl.iter().any(|p| p.starts.is_none()));
     }
 
     #[test]
