@@ -7,6 +7,8 @@ Usage: scripts/leak-check.py [--eval DIR] [--n 8] [PATH ...]
 """
 import argparse, json, os, re, sys, unicodedata
 
+EDGE = ".,;:!?\"'()[]“”‘’«»…-–—*"
+
 TOKENISERS = (
     lambda s: re.findall(r"[a-z0-9]+", s),
     lambda s: re.findall(r"[a-z]+", s),
@@ -47,7 +49,11 @@ def runs(text, n):
     t = fold(text)
     # Also unfolded, digits out and whitespace split: "€ 364.000 en" and "€ 365.000 en" are
     # both "€ . en" there.
-    words = [tok(t) for tok in TOKENISERS] + [re.sub(r"\d+", " ", text.lower()).split()]
+    # And with digits dropped and punctuation stripped from the words' edges, so that
+    # "dwangsom van € 2.500 per" and "dwangsom van € 500,- per" meet as "dwangsom van € per".
+    nodigits = re.sub(r"\d+", "", text.lower()).split()
+    edged = [w for w in (w.strip(EDGE) for w in nodigits) if w]
+    words = [tok(t) for tok in TOKENISERS] + [re.sub(r"\d+", " ", text.lower()).split(), edged]
     out = set()
     for w in words:
         out.update(" ".join(w[i:i + n]) for i in range(len(w) - n + 1))
