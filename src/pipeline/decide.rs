@@ -121,11 +121,8 @@ impl Decision {
 /// one place the rule changes scores: for a repeat the text states (here) and for one the
 /// memory finds (`crate::recognizer`).
 pub fn promote_to_klacht(scores: &mut LabelScores) {
-    let moved: f32 = [Label::Melding, Label::Overig]
-        .iter()
-        .map(|l| std::mem::take(&mut scores[l.index()]))
-        .sum();
-    scores[Label::Klacht.index()] += moved;
+    move_to(scores, Label::Melding, Label::Klacht);
+    move_to(scores, Label::Overig, Label::Klacht);
 }
 
 /// The probability of `from` moves to `to` (a rule overruled the model: the message is what

@@ -585,13 +585,25 @@ mod tests {
         SparseScorer::new(SparseModel::train(&samples, &opts), prior, "test")
     }
 
-    #[test]
-    fn the_phrase_the_decision_rests_on_becomes_a_model_cue() {
+    /// What each attribution test starts from: the test model, and `text` as a message with
+    /// its analysis.
+    fn setup(text: &str) -> (SparseScorer, Message, crate::pipeline::Analysis) {
         let lexicon = Lexicon::builtin().unwrap();
         let sparse = model(&lexicon);
-        let text = "Beste gemeente,\n\nIk heb echt nergens teruggehoord over mijn aanvraag.";
         let m = Message::new(text.to_string());
         let a = crate::pipeline::analyse(&lexicon, &m);
+        (sparse, m, a)
+    }
+
+    /// The original text a cue points at.
+    fn pointed_at(text: &str, c: &Cue) -> String {
+        text.chars().skip(c.start).take(c.end - c.start).collect()
+    }
+
+    #[test]
+    fn the_phrase_the_decision_rests_on_becomes_a_model_cue() {
+        let text = "Beste gemeente,\n\nIk heb echt nergens teruggehoord over mijn aanvraag.";
+        let (sparse, m, a) = setup(text);
         let opts = AttributionOptions {
             min_score: 0.05,
             min_drop: 0.01,
@@ -601,8 +613,7 @@ mod tests {
         let model: Vec<&Cue> = cues.iter().filter(|c| c.from_model).collect();
         assert!(!model.is_empty(), "{cues:?}");
         for c in &model {
-            let at: String = text.chars().skip(c.start).take(c.end - c.start).collect();
-            assert_eq!(at, c.text);
+            assert_eq!(pointed_at(text, c), c.text);
             assert_eq!(c.supports, Label::Klacht);
             // "nergens" makes the clause one of what did not happen: handling.
             assert!(matches!(c.family, Family::Ongenoegen | Family::Proces));
@@ -631,10 +642,7 @@ mod tests {
     fn word_scores_sum_to_the_change_in_log_odds_of_a_linear_model() {
         // Gradient × input is exact to first order: the words' shares point the same way as
         // the log-odds against an empty text.
-        let lexicon = Lexicon::builtin().unwrap();
-        let sparse = model(&lexicon);
-        let m = Message::new("stoepje kapotgereden".to_string());
-        let a = crate::pipeline::analyse(&lexicon, &m);
+        let (sparse, m, a) = setup("stoepje kapotgereden");
         let words = word_scores(&sparse, &a.model_input(&m), Label::Melding);
         assert_eq!(words.len(), 2);
         assert!(words.iter().all(|w| w.score > 0.0), "{words:?}");
@@ -695,11 +703,8 @@ mod tests {
 
     #[test]
     fn a_request_clause_that_backs_the_label_becomes_a_cue() {
-        let lexicon = Lexicon::builtin().unwrap();
-        let sparse = model(&lexicon);
         let text = "Stoepje kapotgereden bij ons. Graag het stoepje kapotgereden aanpakken.";
-        let m = Message::new(text.to_string());
-        let a = crate::pipeline::analyse(&lexicon, &m);
+        let (sparse, m, a) = setup(text);
         let opts = AttributionOptions {
             min_salient_drop: 0.01,
             ..Default::default()
@@ -711,12 +716,7 @@ mod tests {
             .unwrap_or_else(|| panic!("{cues:?}"));
         assert_eq!(request.supports, Label::Melding);
         assert_eq!(request.family, Family::Situatie);
-        let at: String = text
-            .chars()
-            .skip(request.start)
-            .take(request.end - request.start)
-            .collect();
-        assert_eq!(at, request.text);
+        assert_eq!(pointed_at(text, request), request.text);
         // Against the label it weighs the other way: no such cue for a complaint.
         let other = attribute(&sparse, &a, &m, Label::Klacht, &opts);
         assert!(
