@@ -53,6 +53,9 @@ pub struct RawConfig {
     /// Least raadsadres probability for a petition's public form to make a raadsadres (above 1:
     /// never).
     pub petition_min_raadsadres: Option<f32>,
+    /// Least overig probability for a heading addressed to another body to make an overig
+    /// (above 1: never).
+    pub addressee_min_overig: Option<f32>,
     /// Log format: "text" or "json".
     pub log_format: Option<String>,
     /// Routing rules and deadlines (TOML); the built-in data/routing.toml when absent.
@@ -401,6 +404,7 @@ impl RawConfig {
                 "HERKEN_PETITION_MIN_RAADSADRES" => {
                     self.petition_min_raadsadres = Some(parse(&k, &v)?)
                 }
+                "HERKEN_ADDRESSEE_MIN_OVERIG" => self.addressee_min_overig = Some(parse(&k, &v)?),
                 "HERKEN_LOG_FORMAT" => self.log_format = Some(v),
                 "HERKEN_DATA_DIR" => self.data_dir = Some(v.into()),
                 "HERKEN_ROUTING_FILE" => self.routing_file = Some(v.into()),
@@ -483,9 +487,13 @@ impl RawConfig {
         let petition_min_raadsadres = self
             .petition_min_raadsadres
             .unwrap_or(defaults.petition_min_raadsadres);
+        let addressee_min_overig = self
+            .addressee_min_overig
+            .unwrap_or(defaults.addressee_min_overig);
         for (name, v) in [
             ("repeat_min_klacht", repeat_min_klacht),
             ("petition_min_raadsadres", petition_min_raadsadres),
+            ("addressee_min_overig", addressee_min_overig),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(Error::Config(format!(
@@ -721,6 +729,7 @@ impl RawConfig {
                 min_margin,
                 repeat_min_klacht,
                 petition_min_raadsadres,
+                addressee_min_overig,
             },
             log_format,
         })

@@ -374,6 +374,22 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The `n` most frequent (gold, predicted, count) confusions of `m`, most frequent first.
+fn top_confusions(m: &Metrics, n: usize) -> Vec<(&str, &str, usize)> {
+    let mut misses: Vec<(&str, &str, usize)> = m
+        .confusion
+        .iter()
+        .flat_map(|(gold, row)| {
+            row.iter()
+                .filter(move |(predicted, &k)| *predicted != gold && k > 0)
+                .map(move |(predicted, &k)| (gold.as_str(), predicted.as_str(), k))
+        })
+        .collect();
+    misses.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)).then(a.1.cmp(b.1)));
+    misses.truncate(n);
+    misses
+}
+
 /// `herken eval --cross-genre`.
 fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let lexicon = match &config.lexicon_dir {
@@ -411,9 +427,21 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|f| format!("  (frozen {:.3})", f.macro_f1))
             .unwrap_or_default();
+        let misses: Vec<String> = top_confusions(m, 3)
+            .into_iter()
+            .map(|(gold, predicted, n)| format!("{gold}→{predicted} {n}"))
+            .collect();
+        let misses = if misses.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n               most missed (gold→predicted): {}",
+                misses.join(", ")
+            )
+        };
         bar.suspend(|| {
             eprintln!(
-                "  {:<12} n = {:<5} macro-F1 {:.3}  accuracy {:.3}  klacht recall {:.3}{frozen}   [{}]",
+                "  {:<12} n = {:<5} macro-F1 {:.3}  accuracy {:.3}  klacht recall {:.3}{frozen}   [{}]{misses}",
                 r.genre,
                 m.count,
                 m.macro_f1,
@@ -465,6 +493,7 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 "klacht_recall": r.metrics.labels["klacht"].recall,
                 "recall": r.metrics.labels.iter().map(|(k, v)| (k.clone(), json!(v.recall))).collect::<serde_json::Map<_, _>>(),
                 "frozen_macro_f1": r.frozen.as_ref().map(|f| f.macro_f1),
+                "confusion": r.metrics.confusion,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -23,11 +23,19 @@
 //! the municipality is a raadsadres, also when it mostly describes a situation in public
 //! space or contests a general decision. When the model says melding, klacht or bezwaar, the
 //! text has that form, no other body is named and raadsadres has real support, the label
-//! becomes raadsadres. [`LabelRule`] says which rule changed a label.
+//! becomes raadsadres.
+//!
+//! A third rule reads the heading: a letter addressed to another body ("Aan: Geldmaat",
+//! "Petitie aan de Tweede Kamer", "Open brief aan woningcorporatie …") is not about the
+//! municipality's own conduct, so whatever its wording, the municipality can only refer the
+//! writer (overig, with the addressee as referral) — when overig has some support. It runs
+//! first: a repeated report to a housing association is still theirs. [`LabelRule`] says which
+//! rule changed a label.
 
 use crate::domain::{Label, Lang};
 use crate::pipeline::cues::Lexicon;
 use crate::pipeline::explain::{explain, question, referral_question, Referral};
+use crate::pipeline::form::{addressee, petition_form, Addressed};
 use crate::pipeline::types::{Cue, Family, LabelScores};
 
 /// Thresholds of the decide stage.
@@ -43,6 +51,9 @@ pub struct DecideOptions {
     /// Least raadsadres probability for the petition form to turn another label into a
     /// raadsadres.
     pub petition_min_raadsadres: f32,
+    /// Least overig probability for a heading addressed to another body to turn another
+    /// label into an overig.
+    pub addressee_min_overig: f32,
 }
 
 impl Default for DecideOptions {
@@ -52,6 +63,7 @@ impl Default for DecideOptions {
             min_margin: 0.15,
             repeat_min_klacht: 0.10,
             petition_min_raadsadres: 0.05,
+            addressee_min_overig: 0.02,
         }
     }
 }
@@ -98,6 +110,9 @@ pub enum LabelRule {
     /// A melding, klacht or bezwaar became a raadsadres: the text is a petition in the public
     /// form (signers who state what they find and ask for a decision), the right of petition.
     Petition,
+    /// Another label became an overig: the letter's heading addresses another body (a
+    /// minister, a housing association, a company), so the municipality can only refer.
+    Addressee,
 }
 
 impl Decision {
@@ -130,28 +145,6 @@ pub fn promote_to_klacht(scores: &mut LabelScores) {
 fn move_to(scores: &mut LabelScores, from: Label, to: Label) {
     let moved = std::mem::take(&mut scores[from.index()]);
     scores[to.index()] += moved;
-}
-
-/// Whether `text` has the public form of a petition: the signers state what they find and
-/// ask for something ("Wij … constateren dat … en verzoeken …", "overwegende dat …", a
-/// petition site's English labels around Dutch content), or it calls on readers to sign.
-pub fn petition_form(text: &str) -> bool {
-    static FINDS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    static ASKS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    static SIGN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let finds = FINDS.get_or_init(|| {
-        regex::Regex::new(r"(?i)\b(?:constateren|constateert|stellen vast|overwegende|observe|establish)\s+(?:dat|that)\b")
-            .expect("petition pattern compiles")
-    });
-    let asks = ASKS.get_or_init(|| {
-        regex::Regex::new(r"(?i)\b(?:verzoeken|verzoekt|vragen|vraagt|eisen|roepen|request|ask)\b")
-            .expect("petition pattern compiles")
-    });
-    let sign = SIGN.get_or_init(|| {
-        regex::Regex::new(r"(?i)\b(?:teken|onderteken|steun)\w*\s+(?:deze|de|onze|ook)\s+petitie\b|\bsign (?:this|the|our) petition\b")
-            .expect("petition pattern compiles")
-    });
-    (finds.is_match(text) && asks.is_match(text)) || sign.is_match(text)
 }
 
 /// Herhaling cues that say how often the *situation* recurs ("elke nacht weer", "every time
@@ -241,7 +234,19 @@ pub fn decide(
     let order = ranked(&scores);
     let mut label = Label::from_index(order[0]);
     let mut rule = LabelRule::None;
-    if label == Label::Melding && scores[Label::Klacht.index()] >= opts.repeat_min_klacht {
+    let heading = addressee(text).filter(|a| a.kind == Addressed::Other);
+    if let (Some(_), true) = (
+        &heading,
+        label != Label::Overig && scores[Label::Overig.index()] >= opts.addressee_min_overig,
+    ) {
+        rule = LabelRule::Addressee;
+        move_to(&mut scores, label, Label::Overig);
+        label = Label::Overig;
+    }
+    if rule == LabelRule::None
+        && label == Label::Melding
+        && scores[Label::Klacht.index()] >= opts.repeat_min_klacht
+    {
         rule = match (repeat_cue.is_some(), handling_cue) {
             (true, _) => LabelRule::Repeat,
             (false, true) => LabelRule::Handling,
@@ -252,9 +257,10 @@ pub fn decide(
             label = Label::Klacht;
         }
     }
-    let other_body = cues
-        .iter()
-        .any(|c| c.family == Family::Instantie && !c.negated);
+    let other_body = heading.is_some()
+        || cues
+            .iter()
+            .any(|c| c.family == Family::Instantie && !c.negated);
     if rule == LabelRule::None
         && matches!(label, Label::Melding | Label::Klacht | Label::Bezwaar)
         && !other_body
@@ -291,22 +297,36 @@ pub fn decide(
         _ => String::new(),
     };
 
-    let body = cues
-        .iter()
-        .filter(|c| c.family == Family::Instantie && !c.negated)
-        .find_map(|c| lexicon.body(&c.text));
+    // The body a heading addresses (named as the lexicon names it, or as the heading does);
+    // without such a heading, any body the text names.
+    let named = |c: &&Cue| c.family == Family::Instantie && !c.negated;
+    let body = match &heading {
+        Some(h) => cues
+            .iter()
+            .filter(named)
+            .filter(|c| c.start >= h.start && c.end <= h.end)
+            .find_map(|c| lexicon.body(&c.text))
+            .map(|b| b.name(lang).to_string())
+            .or_else(|| Some(h.text.clone())),
+        None => cues
+            .iter()
+            .filter(named)
+            .find_map(|c| lexicon.body(&c.text))
+            .map(|b| b.name(lang).to_string()),
+    };
     let claim = cues
         .iter()
         .any(|c| c.family == Family::Schadeclaim && !c.negated);
-    let referral = match (label, body, claim) {
+    let referral = match (label, body.as_deref(), claim) {
         (Label::Overig, _, true) => Some(Referral::damage_claim(lang)),
-        (Label::Overig, Some(b), false) => Some(Referral::body(b.name(lang), lang)),
+        (Label::Overig, Some(b), false) if heading.is_some() => Some(Referral::addressee(b, lang)),
+        (Label::Overig, Some(b), false) => Some(Referral::body(b, lang)),
         _ => None,
     };
     let about_other = |l: Label| l == Label::Overig && body.is_some();
-    let clarifying_question = match body {
+    let clarifying_question = match body.as_deref() {
         Some(b) if needs_clarification && (about_other(label) || about_other(runner_up)) => {
-            referral_question(b.name(lang), lang)
+            referral_question(b, lang)
         }
         _ if needs_clarification => question(label, runner_up, lang),
         _ => String::new(),
@@ -481,10 +501,6 @@ mod tests {
     #[test]
     fn a_petition_in_the_public_form_is_a_raadsadres() {
         let text = "Geef het hondenveld terug\n\nWij, bewoners van de Ooievaarsbuurt,\nconstateren dat het veld is omgeploegd\nen verzoeken de gemeente het terug te leggen.";
-        assert!(petition_form(text));
-        assert!(petition_form("Teken deze petitie voor een zebrapad!"));
-        assert!(!petition_form("Ik constateer dat de lamp stuk is."));
-        assert!(!petition_form("Wij verzoeken u het besluit te herzien."));
         let d = decide(
             [0.1, 0.7, 0.05, 0.1, 0.05],
             &[cue("veld", Family::Object, Label::Melding)],
@@ -513,6 +529,70 @@ mod tests {
                 &DecideOptions::default(),
             );
             assert_ne!(d.label, Label::Raadsadres);
+            assert_eq!(d.rule, LabelRule::None);
+        }
+    }
+
+    #[test]
+    fn a_letter_addressed_to_another_body_is_referred() {
+        let text = "Geen 7 procent erbij!\n\nAan het bestuur van woningcorporatie Woonkracht\n\nWij constateren dat de huren stijgen en verzoeken u af te zien van de verhoging.";
+        let start = text
+            .find("woningcorporatie")
+            .map(|b| text[..b].chars().count());
+        let named = Cue {
+            start: start.unwrap(),
+            end: start.unwrap() + "woningcorporatie".len(),
+            ..cue("woningcorporatie", Family::Instantie, Label::Overig)
+        };
+        let d = decide(
+            [0.1, 0.05, 0.05, 0.7, 0.1],
+            &[named],
+            text,
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert_eq!(d.label, Label::Overig);
+        assert_eq!(d.rule, LabelRule::Addressee);
+        assert!((d.scores.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        let r = d.referral.expect("a referral");
+        assert_eq!(r.to.as_deref(), Some("de woningcorporatie of verhuurder"));
+        assert!(
+            d.explanation.starts_with("Dit bericht is gericht aan"),
+            "{}",
+            d.explanation
+        );
+        // A heading naming no known body is referred by what it names.
+        let d = decide(
+            [0.5, 0.1, 0.05, 0.05, 0.3],
+            &[],
+            "Aan: Geldmaat\n\nBreng de automaat terug!",
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert_eq!(d.label, Label::Overig);
+        assert_eq!(d.referral.and_then(|r| r.to).as_deref(), Some("Geldmaat"));
+        // Not when the heading addresses the municipality, nor without overig support.
+        for (scores, text) in [
+            (
+                [0.1, 0.05, 0.05, 0.7, 0.1],
+                "Aan de gemeenteraad\n\nWij vragen een zebrapad.",
+            ),
+            (
+                [0.1, 0.09, 0.05, 0.75, 0.01],
+                "Aan: Geldmaat\n\nBreng de automaat terug!",
+            ),
+        ] {
+            let d = decide(
+                scores,
+                &[],
+                text,
+                Lang::Nl,
+                &lex(),
+                &DecideOptions::default(),
+            );
+            assert_eq!(d.label, Label::Raadsadres, "{text}");
             assert_eq!(d.rule, LabelRule::None);
         }
     }

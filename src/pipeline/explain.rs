@@ -33,6 +33,21 @@ impl Referral {
         }
     }
 
+    /// A letter whose heading addresses `name`, another body.
+    pub fn addressee(name: &str, lang: Lang) -> Referral {
+        Referral {
+            to: Some(name.to_string()),
+            hint: match lang {
+                Lang::Nl => format!(
+                    "Dit bericht is gericht aan {name}, niet aan de gemeente: verwijs door."
+                ),
+                Lang::En => format!(
+                    "This message is addressed to {name}, not the municipality: refer the writer there."
+                ),
+            },
+        }
+    }
+
     /// A claim for damages.
     pub fn damage_claim(lang: Lang) -> Referral {
         Referral {
@@ -215,6 +230,12 @@ pub fn explain(
         ),
         (LabelRule::Petition, Lang::En) => format!(
             "{head}: a petition (the signers state their case and ask for a decision), and a petition to the municipality goes to the council"
+        ),
+        (LabelRule::Addressee, Lang::Nl) => format!(
+            "{head}: het bericht is gericht aan een andere instantie, en de gemeente kan dan alleen doorverwijzen"
+        ),
+        (LabelRule::Addressee, Lang::En) => format!(
+            "{head}: the message is addressed to another body, so the municipality can only refer the writer"
         ),
     };
     let elsewhere = cues

@@ -8,7 +8,8 @@
 //! - [`language`]: nl or en.
 //! - [`cues`]: lexicon phrases with family and supported label.
 //! - [`model`]: calibrated scores for the five labels.
-//! - [`decide`]: label, confidence, clarification, referral; [`explain`] words them.
+//! - [`decide`]: label, confidence, clarification, referral; [`explain`] words them; [`form`]
+//!   reads the letter's layout (a petition's form, the addressee in its heading).
 //! - [`attribution`]: the phrases the decision rests on, from the sparse model, as cues
 //!   beside the lexicon's; the explanation is worded again with them.
 //!
@@ -19,6 +20,7 @@ pub mod attribution;
 pub mod cues;
 pub mod decide;
 pub mod explain;
+pub mod form;
 pub mod language;
 pub mod model;
 pub mod normalize;
