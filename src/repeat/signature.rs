@@ -95,7 +95,9 @@ const ENDINGS: &[&str] = &[
 /// token ("lantaarn" in "lantaarnpaal"). A short word as the whole token, inflected
 /// ("lampen", "bankje"), or as the head of a Dutch compound ("straatlamp", "zitbank"), never
 /// inside another word: not "tree" in "street", "bush" in "bushalte", "paal" in "bepaald",
-/// "hole" in "whole", "bank" in "bankafschrift".
+/// "hole" in "whole", "bank" in "bankafschrift". [`TopicIndex`] finds the same words for a
+/// token without trying each; this is its reference.
+#[cfg(test)]
 fn names(t: &str, w: &str) -> bool {
     let wl = w.chars().count();
     if wl >= 6 {
@@ -112,6 +114,147 @@ fn names(t: &str, w: &str) -> bool {
                     .is_some_and(|head| head.chars().count() >= 3)
         })
     })
+}
+
+/// A topic word as the index keeps it: its topic (index into [`topics_table`]), its length
+/// in chars, and whether it is a context word.
+#[derive(Debug, Clone, Copy)]
+struct TopicHit {
+    topic: usize,
+    len: usize,
+    context: bool,
+}
+
+/// The topic words of one kind (single tokens, or two tokens in a row), indexed by the rule
+/// of [`names`]: words of three chars or fewer by the whole token; of four or five by the
+/// token's stem without an ending, and by the stem's last four or five chars after a head of
+/// at least three; of six or more by an Aho-Corasick search inside the token. About 200
+/// words tried one by one on every token and pair was the larger part of a signature.
+struct WordIndex {
+    whole: std::collections::HashMap<String, Vec<TopicHit>>,
+    short: std::collections::HashMap<String, Vec<TopicHit>>,
+    long: Option<aho_corasick::AhoCorasick>,
+    long_hits: Vec<TopicHit>,
+}
+
+impl WordIndex {
+    fn new<'a>(words: impl Iterator<Item = (&'a str, TopicHit)>) -> WordIndex {
+        let mut whole: std::collections::HashMap<String, Vec<TopicHit>> = Default::default();
+        let mut short: std::collections::HashMap<String, Vec<TopicHit>> = Default::default();
+        let mut long_words = Vec::new();
+        let mut long_hits = Vec::new();
+        for (w, hit) in words {
+            match hit.len {
+                0..=3 => whole.entry(w.to_string()).or_default().push(hit),
+                4 | 5 => short.entry(w.to_string()).or_default().push(hit),
+                _ => {
+                    long_words.push(w.to_string());
+                    long_hits.push(hit);
+                }
+            }
+        }
+        let long = (!long_words.is_empty()).then(|| {
+            aho_corasick::AhoCorasick::new(&long_words).expect("topic words make an automaton")
+        });
+        WordIndex {
+            whole,
+            short,
+            long,
+            long_hits,
+        }
+    }
+
+    /// Every topic word that names token `t` (a word may come more than once).
+    fn find(&self, t: &str, out: &mut Vec<TopicHit>) {
+        if let Some(v) = self.whole.get(t) {
+            out.extend(v);
+        }
+        for e in ENDINGS {
+            let Some(stem) = t.strip_suffix(e) else {
+                continue;
+            };
+            if let Some(v) = self.short.get(stem) {
+                out.extend(v);
+            }
+            // The stem's last four or five chars, after a head of at least three.
+            let starts: Vec<usize> = stem.char_indices().map(|(i, _)| i).collect();
+            for k in [4usize, 5] {
+                if starts.len() >= k + 3 {
+                    if let Some(v) = self.short.get(&stem[starts[starts.len() - k]..]) {
+                        out.extend(v);
+                    }
+                }
+            }
+        }
+        if let Some(ac) = &self.long {
+            for m in ac.find_overlapping_iter(t) {
+                out.push(self.long_hits[m.pattern().as_usize()]);
+            }
+        }
+    }
+}
+
+/// [`topics_table`] indexed: one index for single tokens, one for two tokens in a row.
+struct TopicIndex {
+    single: WordIndex,
+    pair: WordIndex,
+}
+
+fn topic_index() -> &'static TopicIndex {
+    static I: OnceLock<TopicIndex> = OnceLock::new();
+    I.get_or_init(|| {
+        let words = |pairs: bool| {
+            topics_table()
+                .iter()
+                .enumerate()
+                .flat_map(|(topic, (_, words))| {
+                    words.iter().map(move |(w, context)| {
+                        let hit = TopicHit {
+                            topic,
+                            len: w.chars().count(),
+                            context: *context,
+                        };
+                        (w.as_str(), hit)
+                    })
+                })
+                .filter(move |(w, _)| w.contains(' ') == pairs)
+        };
+        TopicIndex {
+            single: WordIndex::new(words(false)),
+            pair: WordIndex::new(words(true)),
+        }
+    })
+}
+
+/// The topics token (or pair) `t` names, each with whether only by a context word: per
+/// topic its longest word naming `t` (a topic word before a context word of the same length),
+/// and of those only the topics whose word is the longest of all ("lantaarnpaal" is lighting,
+/// not street furniture for its "paal").
+fn token_topics(t: &str, hits: &mut Vec<TopicHit>) -> Vec<(usize, bool)> {
+    hits.clear();
+    let index = topic_index();
+    let words = if t.contains(' ') {
+        &index.pair
+    } else {
+        &index.single
+    };
+    words.find(t, hits);
+    let longest = hits.iter().map(|h| h.len).max().unwrap_or(0);
+    let mut out: Vec<(usize, bool)> = Vec::new();
+    for topic in hits.iter().map(|h| h.topic) {
+        if out.iter().any(|(k, _)| *k == topic) {
+            continue;
+        }
+        let best = hits
+            .iter()
+            .filter(|h| h.topic == topic)
+            .max_by_key(|h| (h.len, !h.context))
+            .expect("the topic has a hit");
+        if best.len == longest {
+            out.push((topic, best.context));
+        }
+    }
+    out
 }
 
 const STOP: &[&str] = &[
@@ -196,33 +339,21 @@ impl Signature {
         let mut context_topics: Vec<String> = Vec::new();
         // Tokens and pairs of tokens in a row ("bus stop", "street light").
         let pairs: Vec<String> = lower.windows(2).map(|w| w.join(" ")).collect();
+        let mut hits = Vec::new();
         for t in lower
             .iter()
             .filter(|t| !street_words.contains(&t.as_str()))
             .chain(&pairs)
         {
-            let matches: Vec<(&String, usize, bool)> = topics_table()
-                .iter()
-                .filter_map(|(name, words)| {
-                    words
-                        .iter()
-                        .filter(|(w, _)| w.contains(' ') == t.contains(' ') && names(t, w))
-                        .map(|(w, context)| (w.chars().count(), *context))
-                        .max_by_key(|(len, context)| (*len, !*context))
-                        .map(|(len, context)| (name, len, context))
-                })
-                .collect();
-            let longest = matches.iter().map(|(_, len, _)| *len).max().unwrap_or(0);
-            for (name, len, context) in matches {
-                if len == longest {
-                    let into = if context {
-                        &mut context_topics
-                    } else {
-                        &mut topics
-                    };
-                    if !into.contains(name) {
-                        into.push(name.clone());
-                    }
+            for (topic, context) in token_topics(t, &mut hits) {
+                let name = &topics_table()[topic].0;
+                let into = if context {
+                    &mut context_topics
+                } else {
+                    &mut topics
+                };
+                if !into.contains(name) {
+                    into.push(name.clone());
                 }
             }
         }
@@ -245,13 +376,14 @@ impl Signature {
                 })
                 .collect()
         };
+        let problems = vocab::problems_in(text);
         Signature {
             locations,
             topics,
             context_topics,
             sketch,
-            problems: vocab::problems_in(text),
-            context_problems: vocab::context_problems_in(text),
+            context_problems: vocab::context_problems_in(text, &problems),
+            problems,
             says_still: vocab::says_still(text),
             processes: vocab::processes_in(text),
             cases: vocab::case_refs(text),
@@ -447,6 +579,74 @@ mod tests {
         use crate::repeat::pair::{Pair, PairModel};
         let m = PairModel::builtin();
         m.score(&Pair::of(a, b, 14.0, false)).probability >= m.threshold
+    }
+
+    /// The topics of token `t` the slow way: every topic word tried with [`names`].
+    fn token_topics_by_trying_each(t: &str) -> Vec<(usize, bool)> {
+        let matches: Vec<(usize, usize, bool)> = topics_table()
+            .iter()
+            .enumerate()
+            .filter_map(|(topic, (_, words))| {
+                words
+                    .iter()
+                    .filter(|(w, _)| w.contains(' ') == t.contains(' ') && names(t, w))
+                    .map(|(w, context)| (w.chars().count(), *context))
+                    .max_by_key(|(len, context)| (*len, !*context))
+                    .map(|(len, context)| (topic, len, context))
+            })
+            .collect();
+        let longest = matches.iter().map(|(_, len, _)| *len).max().unwrap_or(0);
+        matches
+            .into_iter()
+            .filter(|(_, len, _)| *len == longest)
+            .map(|(topic, _, context)| (topic, context))
+            .collect()
+    }
+
+    #[test]
+    fn the_index_finds_the_topics_trying_each_word_finds() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/corpus");
+        let mut tokens = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(dir).expect("data/corpus") {
+            let text = std::fs::read_to_string(entry.expect("entry").path()).expect("readable");
+            let lower: Vec<String> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect();
+            tokens.extend(lower.windows(2).map(|w| w.join(" ")));
+            tokens.extend(lower);
+        }
+        // Words the rule keeps apart, and the topic words themselves with every ending.
+        tokens.extend(
+            [
+                "street",
+                "bushalte",
+                "bepaald",
+                "whole",
+                "bankafschrift",
+                "zitbank",
+            ]
+            .map(String::from),
+        );
+        for (_, words) in topics_table() {
+            for (w, _) in words {
+                tokens.extend(ENDINGS.iter().map(|e| format!("{w}{e}")));
+                tokens.insert(format!("straat{w}"));
+            }
+        }
+        assert!(tokens.len() > 10_000, "{}", tokens.len());
+        let mut hits = Vec::new();
+        let mut named = 0;
+        for t in &tokens {
+            let mut fast = token_topics(t, &mut hits);
+            let mut slow = token_topics_by_trying_each(t);
+            fast.sort();
+            slow.sort();
+            assert_eq!(fast, slow, "{t}");
+            named += usize::from(!slow.is_empty());
+        }
+        assert!(named > 1000, "{named}");
     }
 
     #[test]

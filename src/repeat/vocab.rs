@@ -100,9 +100,9 @@ pub fn problems_in(text: &str) -> Vec<String> {
 }
 
 /// The problems `text` names only by context phrases ("het is donker"), by name, sorted: they
-/// count towards the same problem, never towards a conflict of problems.
-pub fn context_problems_in(text: &str) -> Vec<String> {
-    let own = problems_in(text);
+/// count towards the same problem, never towards a conflict of problems. `own`: the problems
+/// it names itself ([`problems_in`]).
+pub fn context_problems_in(text: &str, own: &[String]) -> Vec<String> {
     problems()
         .iter()
         .filter(|p| !own.contains(&p.name))
@@ -307,7 +307,7 @@ mod tests {
         assert_eq!(problems_in("The street light is out again."), ["uit"]);
         let dark = "Als het donker is struikel je over de losse tegel.";
         assert_eq!(problems_in(dark), ["los"]);
-        assert_eq!(context_problems_in(dark), ["uit"]);
+        assert_eq!(context_problems_in(dark, &problems_in(dark)), ["uit"]);
         assert_eq!(
             processes_in("Mijn aanvraag voor een scootmobiel (Wmo)"),
             ["wmo"]
