@@ -33,7 +33,8 @@ pub struct EvalArgs {
     /// with --errors also errors).
     #[arg(long)]
     pub json: bool,
-    /// List every misclassified message with its explanation.
+    /// List every misclassified message with its explanation (with --cross-genre: each
+    /// left-out genre's misses, by corpus file and line).
     #[arg(long)]
     pub errors: bool,
     /// Also score the cues against the phrases a trainer marked (the file's `cues` field):
@@ -431,7 +432,7 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|(gold, predicted, n)| format!("{gold}→{predicted} {n}"))
             .collect();
-        let misses = if misses.is_empty() {
+        let mut misses = if misses.is_empty() {
             String::new()
         } else {
             format!(
@@ -439,6 +440,14 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 misses.join(", ")
             )
         };
+        if args.errors {
+            for x in &r.misses {
+                misses.push_str(&format!(
+                    "\n               - {} gold {} predicted {} ({:.2})",
+                    x.id, x.gold, x.predicted, x.confidence
+                ));
+            }
+        }
         bar.suspend(|| {
             eprintln!(
                 "  {:<12} n = {:<5} macro-F1 {:.3}  accuracy {:.3}  klacht recall {:.3}{frozen}   [{}]{misses}",
@@ -494,6 +503,7 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 "recall": r.metrics.labels.iter().map(|(k, v)| (k.clone(), json!(v.recall))).collect::<serde_json::Map<_, _>>(),
                 "frozen_macro_f1": r.frozen.as_ref().map(|f| f.macro_f1),
                 "confusion": r.metrics.confusion,
+                "misses": if args.errors { json!(r.misses) } else { json!(null) },
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);

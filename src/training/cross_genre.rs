@@ -38,10 +38,25 @@ pub struct GenreResult {
     pub metrics: Metrics,
     /// With fine-tuning: the same fold's head on the frozen encoder.
     pub frozen: Option<Metrics>,
+    /// The messages the model got wrong: id (`file:line`), gold and predicted label.
+    pub misses: Vec<Miss>,
     /// With an encoder: macro-F1 of the blend's best label for α = 0, 0.1, …, 1 (the weight of
     /// the encoder head against the sparse model), before the decide stage — how the blend
     /// weight chosen on the in-genre held-out split fares out of genre.
     pub by_alpha: Vec<f64>,
+}
+
+/// A message of a left-out genre the model trained without it got wrong.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Miss {
+    /// The message's id (`file:line` for the corpus).
+    pub id: String,
+    /// The right label.
+    pub gold: Label,
+    /// The label given.
+    pub predicted: Label,
+    /// Its probability.
+    pub confidence: f32,
 }
 
 /// The mean over genres of the macro-F1 per α (empty without an encoder).
@@ -94,12 +109,13 @@ fn classify(
     decide: &DecideOptions,
     prepared: &Prepared,
     test: &[usize],
-) -> Result<Metrics> {
+) -> Result<(Metrics, Vec<Miss>)> {
     let recognizer = Recognizer::new(
         Pipeline::new(lexicon.clone(), scorer, decide.clone()),
         usize::MAX,
     );
     let mut scored = Vec::with_capacity(test.len());
+    let mut misses = Vec::new();
     for &i in test {
         let ex = &prepared.examples[i];
         let o = recognizer.classify(&ex.message)?;
@@ -108,8 +124,16 @@ fn classify(
             predicted: o.label,
             confidence: o.confidence,
         });
+        if o.label != ex.label {
+            misses.push(Miss {
+                id: ex.message.id.clone(),
+                gold: ex.label,
+                predicted: o.label,
+                confidence: o.confidence,
+            });
+        }
     }
-    Ok(eval::metrics(&scored))
+    Ok((eval::metrics(&scored), misses))
 }
 
 /// Leave each genre out in turn (or only those in `only`), train on the rest and score it.
@@ -170,7 +194,7 @@ pub fn run(
                 })
                 .collect()
         };
-        let (metrics, frozen, by_alpha) = match (setup, &base) {
+        let ((metrics, misses), frozen, by_alpha) = match (setup, &base) {
             (Some(s), Some(base)) => {
                 let fit = fit_encoder(
                     prepared, s, base, &train, &held, &sparse, opts.seed, progress,
@@ -186,7 +210,7 @@ pub fn run(
                             with(lookup(&t.embeddings, &t.head.encoder_id, dim), t.head.head);
                         (
                             classify(lexicon, scorer, decide, prepared, &test)?,
-                            Some(frozen),
+                            Some(frozen.0),
                             sweep,
                         )
                     }
@@ -213,6 +237,7 @@ pub fn run(
             genre: g.to_string(),
             labels: counts,
             metrics,
+            misses,
             frozen,
             by_alpha,
         };
