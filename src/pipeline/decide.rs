@@ -28,7 +28,8 @@
 //! A third rule reads the heading: a letter addressed to another body ("Aan: Geldmaat",
 //! "Petitie aan de Tweede Kamer", "Open brief aan woningcorporatie …") is not about the
 //! municipality's own conduct, so whatever its wording, the municipality can only refer the
-//! writer (overig, with the addressee as referral) — when overig has some support. It runs
+//! writer (overig, with the addressee as referral), however sure the model is of another label
+//! (a least overig support can be configured). It runs
 //! first: a repeated report to a housing association is still theirs. [`LabelRule`] says which
 //! rule changed a label.
 
@@ -63,7 +64,7 @@ impl Default for DecideOptions {
             min_margin: 0.15,
             repeat_min_klacht: 0.10,
             petition_min_raadsadres: 0.05,
-            addressee_min_overig: 0.02,
+            addressee_min_overig: 0.0,
         }
     }
 }
@@ -573,25 +574,33 @@ mod tests {
         );
         assert_eq!(d.label, Label::Overig);
         assert_eq!(d.referral.and_then(|r| r.to).as_deref(), Some("Geldmaat"));
-        // Not when the heading addresses the municipality, nor without overig support.
-        for (scores, text) in [
+        // By default also when the model is sure of another label: the heading says whom it
+        // is for. Not when the heading addresses the municipality, nor below a configured
+        // least overig support.
+        let sure = [0.1, 0.09, 0.05, 0.75, 0.01];
+        let geldmaat = "Aan: Geldmaat\n\nBreng de automaat terug!";
+        let d = decide(
+            sure,
+            &[],
+            geldmaat,
+            Lang::Nl,
+            &lex(),
+            &DecideOptions::default(),
+        );
+        assert_eq!(d.label, Label::Overig);
+        let wary = DecideOptions {
+            addressee_min_overig: 0.05,
+            ..DecideOptions::default()
+        };
+        for (scores, text, opts) in [
             (
                 [0.1, 0.05, 0.05, 0.7, 0.1],
                 "Aan de gemeenteraad\n\nWij vragen een zebrapad.",
+                DecideOptions::default(),
             ),
-            (
-                [0.1, 0.09, 0.05, 0.75, 0.01],
-                "Aan: Geldmaat\n\nBreng de automaat terug!",
-            ),
+            (sure, geldmaat, wary),
         ] {
-            let d = decide(
-                scores,
-                &[],
-                text,
-                Lang::Nl,
-                &lex(),
-                &DecideOptions::default(),
-            );
+            let d = decide(scores, &[], text, Lang::Nl, &lex(), &opts);
             assert_eq!(d.label, Label::Raadsadres, "{text}");
             assert_eq!(d.rule, LabelRule::None);
         }
