@@ -19,7 +19,8 @@
 //!
 //! A second rule is the right of petition (Grondwet art. 5, DOMAIN.md): a text in the public
 //! form of a petition — the signers state what they find ("wij constateren dat …",
-//! "overwegende dat …") and ask for a decision, or it calls on readers to sign — addressed to
+//! "overwegende dat …") and ask for a decision, it calls on readers to sign, or its writers
+//! ask the council as "wij" ("Wij vragen de gemeenteraad …") — addressed to
 //! the municipality is a raadsadres, also when it mostly describes a situation in public
 //! space or contests a general decision. When the model says melding, klacht or bezwaar, the
 //! text has that form, no other body is named and raadsadres has real support, the label

@@ -226,10 +226,10 @@ pub fn explain(
             "{head}: a known problem the text says is not being dealt with, which is dissatisfaction with the handling"
         ),
         (LabelRule::Petition, Lang::Nl) => format!(
-            "{head}: een petitie (de ondertekenaars stellen iets vast en vragen om een besluit), en een petitie aan de gemeente is een raadsadres"
+            "{head}: een petitie of gezamenlijk verzoek (de schrijvers stellen iets vast en vragen de raad om een besluit), en een petitie aan de gemeente is een raadsadres"
         ),
         (LabelRule::Petition, Lang::En) => format!(
-            "{head}: a petition (the signers state their case and ask for a decision), and a petition to the municipality goes to the council"
+            "{head}: a petition or joint request (the writers state their case and ask the council for a decision), and a petition to the municipality goes to the council"
         ),
         (LabelRule::Addressee, Lang::Nl) => format!(
             "{head}: het bericht is gericht aan een andere instantie, en de gemeente kan dan alleen doorverwijzen"

@@ -18,11 +18,26 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 
 /// Whether `text` has the public form of a petition: the signers state what they find and
 /// ask for something ("Wij … constateren dat … en verzoeken …", "overwegende dat …", a
-/// petition site's English labels around Dutch content), or it calls on readers to sign.
+/// petition site's English labels around Dutch content), it calls on readers to sign, or
+/// writers speaking as "wij" ask the council itself ("Wij vragen de gemeenteraad …", "we call
+/// on the council"; not a board, "de raad van bestuur").
 pub fn petition_form(text: &str) -> bool {
     static FINDS: OnceLock<Regex> = OnceLock::new();
     static ASKS: OnceLock<Regex> = OnceLock::new();
     static SIGN: OnceLock<Regex> = OnceLock::new();
+    static COUNCIL: OnceLock<Regex> = OnceLock::new();
+    static BOARD: OnceLock<Regex> = OnceLock::new();
+    let council = re(
+        &COUNCIL,
+        r"(?i)\b(?:wij|we)\s+(?:\w+\s+){0,2}?(?:vragen|verzoeken|roepen|eisen)\s+(?:\w+\s+){0,2}?(?:de\s+)?(?:gemeenteraad|raad|raadsleden|gemeenteraadsleden)\b|\b(?:we|wij)\s+(?:ask|call on|urge)\s+(?:the\s+)?(?:municipal\s+|city\s+|town\s+)?council\b",
+    );
+    let board = re(
+        &BOARD,
+        r"(?i)^\s+van\s+(?:bestuur|toezicht|state|commissarissen)\b",
+    );
+    let asks_council = council
+        .find_iter(text)
+        .any(|m| !board.is_match(&text[m.end()..]));
     let finds = re(
         &FINDS,
         r"(?i)\b(?:constateren|constateert|stellen vast|overwegende|observe|establish)\s+(?:dat|that)\b",
@@ -35,7 +50,7 @@ pub fn petition_form(text: &str) -> bool {
         &SIGN,
         r"(?i)\b(?:teken|onderteken|steun)\w*\s+(?:deze|de|onze|ook)\s+petitie\b|\bsign (?:this|the|our) petition\b",
     );
-    (finds.is_match(text) && asks.is_match(text)) || sign.is_match(text)
+    (finds.is_match(text) && asks.is_match(text)) || sign.is_match(text) || asks_council
 }
 
 /// Whom a letter's heading addresses.
@@ -163,6 +178,16 @@ mod tests {
         assert!(petition_form("Teken deze petitie voor een zebrapad!"));
         assert!(!petition_form("Ik constateer dat de lamp stuk is."));
         assert!(!petition_form("Wij verzoeken u het besluit te herzien."));
+        assert!(petition_form(
+            "Boete bij de eerste keer?\n\nWij vragen de gemeenteraad eerst te waarschuwen."
+        ));
+        assert!(petition_form(
+            "We call on the council to keep the library open."
+        ));
+        assert!(!petition_form(
+            "Wij vragen de raad van bestuur de afdeling open te houden."
+        ));
+        assert!(!petition_form("Ik vraag de gemeenteraad om hulp."));
     }
 
     fn kind(text: &str) -> Option<Addressed> {
