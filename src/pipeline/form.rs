@@ -20,7 +20,9 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 /// ask for something ("Wij … constateren dat … en verzoeken …", "overwegende dat …", a
 /// petition site's English labels around Dutch content), it calls on readers to sign, or
 /// writers speaking as "wij" ask the council itself ("Wij vragen de gemeenteraad …", "we call
-/// on the council"; not a board, "de raad van bestuur").
+/// on the council"; not a board, "de raad van bestuur"). Word boundaries are ASCII ones:
+/// Unicode `\b` makes regex's lazy DFA give up on any text with a non-ASCII byte and run its
+/// slowest engine over the whole message (see `cues::lexicon`), and the words here are ASCII.
 pub fn petition_form(text: &str) -> bool {
     static FINDS: OnceLock<Regex> = OnceLock::new();
     static ASKS: OnceLock<Regex> = OnceLock::new();
@@ -29,26 +31,26 @@ pub fn petition_form(text: &str) -> bool {
     static BOARD: OnceLock<Regex> = OnceLock::new();
     let council = re(
         &COUNCIL,
-        r"(?i)\b(?:wij|we)\s+(?:\w+\s+){0,2}?(?:vragen|verzoeken|roepen|eisen)\s+(?:\w+\s+){0,2}?(?:de\s+)?(?:gemeenteraad|raad|raadsleden|gemeenteraadsleden)\b|\b(?:we|wij)\s+(?:ask|call on|urge)\s+(?:the\s+)?(?:municipal\s+|city\s+|town\s+)?council\b",
+        r"(?i)(?-u:\b)(?:wij|we)\s+(?:\w+\s+){0,2}?(?:vragen|verzoeken|roepen|eisen)\s+(?:\w+\s+){0,2}?(?:de\s+)?(?:gemeenteraad|raad|raadsleden|gemeenteraadsleden)(?-u:\b)|(?-u:\b)(?:we|wij)\s+(?:ask|call on|urge)\s+(?:the\s+)?(?:municipal\s+|city\s+|town\s+)?council(?-u:\b)",
     );
     let board = re(
         &BOARD,
-        r"(?i)^\s+van\s+(?:bestuur|toezicht|state|commissarissen)\b",
+        r"(?i)^\s+van\s+(?:bestuur|toezicht|state|commissarissen)(?-u:\b)",
     );
     let asks_council = council
         .find_iter(text)
         .any(|m| !board.is_match(&text[m.end()..]));
     let finds = re(
         &FINDS,
-        r"(?i)\b(?:constateren|constateert|stellen vast|overwegende|observe|establish)\s+(?:dat|that)\b",
+        r"(?i)(?-u:\b)(?:constateren|constateert|stellen vast|overwegende|observe|establish)\s+(?:dat|that)(?-u:\b)",
     );
     let asks = re(
         &ASKS,
-        r"(?i)\b(?:verzoeken|verzoekt|vragen|vraagt|eisen|roepen|request|ask)\b",
+        r"(?i)(?-u:\b)(?:verzoeken|verzoekt|vragen|vraagt|eisen|roepen|request|ask)(?-u:\b)",
     );
     let sign = re(
         &SIGN,
-        r"(?i)\b(?:teken|onderteken|steun)\w*\s+(?:deze|de|onze|ook)\s+petitie\b|\bsign (?:this|the|our) petition\b",
+        r"(?i)(?-u:\b)(?:teken|onderteken|steun)\w*\s+(?:deze|de|onze|ook)\s+petitie(?-u:\b)|(?-u:\b)sign (?:this|the|our) petition(?-u:\b)",
     );
     (finds.is_match(text) && asks.is_match(text)) || sign.is_match(text) || asks_council
 }
