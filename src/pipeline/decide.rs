@@ -236,11 +236,11 @@ pub fn decide(
     let order = ranked(&scores);
     let mut label = Label::from_index(order[0]);
     let mut rule = LabelRule::None;
-    let heading = addressee(text).filter(|a| a.kind == Addressed::Other);
-    if let (Some(_), true) = (
-        &heading,
-        label != Label::Overig && scores[Label::Overig.index()] >= opts.addressee_min_overig,
-    ) {
+    let heading = addressee(text, lexicon).filter(|a| a.kind == Addressed::Other);
+    if heading.is_some()
+        && label != Label::Overig
+        && scores[Label::Overig.index()] >= opts.addressee_min_overig
+    {
         rule = LabelRule::Addressee;
         move_to(&mut scores, label, Label::Overig);
         label = Label::Overig;
@@ -301,18 +301,15 @@ pub fn decide(
 
     // The body a heading addresses (named as the lexicon names it, or as the heading does);
     // without such a heading, any body the text names.
-    let named = |c: &&Cue| c.family == Family::Instantie && !c.negated;
     let body = match &heading {
-        Some(h) => cues
-            .iter()
-            .filter(named)
-            .filter(|c| c.start >= h.start && c.end <= h.end)
-            .find_map(|c| lexicon.body(&c.text))
-            .map(|b| b.name(lang).to_string())
-            .or_else(|| Some(h.text.clone())),
+        Some(h) => Some(
+            lexicon
+                .body(&h.text)
+                .map_or_else(|| h.text.clone(), |b| b.name(lang).to_string()),
+        ),
         None => cues
             .iter()
-            .filter(named)
+            .filter(|c| c.family == Family::Instantie && !c.negated)
             .find_map(|c| lexicon.body(&c.text))
             .map(|b| b.name(lang).to_string()),
     };

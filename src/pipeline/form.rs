@@ -12,6 +12,15 @@
 use regex::Regex;
 use std::sync::OnceLock;
 
+use crate::pipeline::cues::Lexicon;
+
+/// What follows "raad van" when the raad is a board, not the council ("de raad van bestuur").
+macro_rules! boards {
+    () => {
+        "bestuur|toezicht|state|commissarissen"
+    };
+}
+
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("form pattern compiles"))
 }
@@ -35,7 +44,7 @@ pub fn petition_form(text: &str) -> bool {
     );
     let board = re(
         &BOARD,
-        r"(?i)^\s+van\s+(?:bestuur|toezicht|state|commissarissen)(?-u:\b)",
+        concat!(r"(?i)^\s+van\s+(?:", boards!(), r")(?-u:\b)"),
     );
     let asks_council = council
         .find_iter(text)
@@ -90,7 +99,8 @@ const MAX_WORDS: usize = 14;
 /// starts "Aan:", "Aan de …", "To:", "T.a.v.", "Voor:", or names the letter's kind and its
 /// addressee ("Petitie aan …", "Open brief aan …", "Open letter to …"). E-mail headers with
 /// an address ("Aan: info@…") and sentences ("Aan de overkant ligt …") are no heading.
-pub fn addressee(text: &str) -> Option<Addressee> {
+/// Another body is one of the lexicon's (instanties.toml) or an organisation by its kind.
+pub fn addressee(text: &str, lexicon: &Lexicon) -> Option<Addressee> {
     static START: OnceLock<Regex> = OnceLock::new();
     static KIND: OnceLock<Regex> = OnceLock::new();
     // "Aan de …" and "To the …" without a colon only as a line of its own (no full stop).
@@ -132,7 +142,7 @@ pub fn addressee(text: &str) -> Option<Addressee> {
                     text: phrase.to_string(),
                     start: begin,
                     end: begin + phrase.chars().count(),
-                    kind: addressed(phrase),
+                    kind: addressed(phrase, lexicon),
                 });
             }
             if seen == HEADING_LINES {
@@ -144,17 +154,24 @@ pub fn addressee(text: &str) -> Option<Addressee> {
     None
 }
 
-/// Whom `phrase`, an addressee, names.
-fn addressed(phrase: &str) -> Addressed {
+/// Whom `phrase`, an addressee, names: the municipality by its organs and desks; another
+/// body when the lexicon knows it ([`Lexicon::body`]) or the phrase names an organisation by
+/// its kind (a board, a foundation, a company, an editor), also inside a compound
+/// ("ziekenhuisbestuur", "politiechef", where the lexicon's whole words do not reach).
+fn addressed(phrase: &str, lexicon: &Lexicon) -> Addressed {
     static MUNICIPAL: OnceLock<Regex> = OnceLock::new();
-    static OTHER: OnceLock<Regex> = OnceLock::new();
+    static ORGANISATION: OnceLock<Regex> = OnceLock::new();
     let municipal = re(
         &MUNICIPAL,
-        r"(?i)gemeente|gemeentelijk|\braad\b(?:\s+van\s+(?:bestuur|state|toezicht|commissarissen))?|raadsle|fractie|\bcollege\b|burgemeester|wethouder|griffie|stadsdeel|\bB\s*(?:&|en)\s*W\b|\bcouncil|\bmayor|municipal|\balderm|stadswinkel|stadhuis|\bafdeling|\bloket|\bbalie|ombudsman|klacht|wijkteam|handhaving|stadsbeheer|sociale dienst|werkplein|town hall|city hall",
+        concat!(
+            r"(?i)gemeente|gemeentelijk|\braad\b(?:\s+van\s+(?:",
+            boards!(),
+            r"))?|raadsle|fractie|\bcollege\b|burgemeester|wethouder|griffie|stadsdeel|\bB\s*(?:&|en)\s*W\b|\bcouncil|\bmayor|municipal|\balderm|stadswinkel|stadhuis|\bafdeling|\bloket|\bbalie|ombudsman|klacht|wijkteam|handhaving|stadsbeheer|sociale dienst|werkplein|town hall|city hall"
+        ),
     );
-    let other = re(
-        &OTHER,
-        r"(?i)\bdirectie|\bbestuur|\bminister|staatssecretaris|\b(?:tweede|eerste) kamer|kamerleden|provinci|gedeputeerde|waterschap|hoogheemraadschap|corporatie|woonstichting|woningstichting|verhuurder|\bstichting|\borganisatie|supermarkt|\bB\.?V\.?(?:\s|$)|belastingdienst|toeslagen|\bUWV\b|\bSVB\b|\bCAK\b|\bCJIB\b|\bNS\b|prorail|rijkswaterstaat|\bpolitie|zorgverzekeraar|ziekenhuis|\bGGZ\b|schoolbestuur|netbeheerder|energiebedrijf|geldmaat|vervoerder|\bregering|\bgovernment|\bparliament|house of representatives|\blandlord|housing (?:association|corporation)|\bcompany|\bboard of|\bmanagement|\bvereniging|\bclub\b|\bredactie|\beditor",
+    let organisation = re(
+        &ORGANISATION,
+        r"(?i)\bdirectie|bestuur|politie|ziekenhuis|\beerste kamer|kamerleden|provinci|corporatie|\bstichting|\borganisatie|supermarkt|\bB\.?V\.?(?:\s|$)|\bGGZ\b|geldmaat|vervoerder|\bregering|\bgovernment|house of representatives|\bcompany|\bboard of|\bmanagement|\bvereniging|\bclub\b|\bredactie|\beditor",
     );
     // "de raad van bestuur" is a board, not the council.
     let only_boards = municipal
@@ -162,7 +179,7 @@ fn addressed(phrase: &str) -> Addressed {
         .all(|m| m.as_str().to_lowercase().starts_with("raad van "));
     if !only_boards {
         Addressed::Municipality
-    } else if other.is_match(phrase) {
+    } else if lexicon.body(phrase).is_some() || organisation.is_match(phrase) {
         Addressed::Other
     } else {
         Addressed::Unknown
@@ -193,13 +210,13 @@ mod tests {
     }
 
     fn kind(text: &str) -> Option<Addressed> {
-        addressee(text).map(|a| a.kind)
+        addressee(text, &Lexicon::builtin().unwrap()).map(|a| a.kind)
     }
 
     #[test]
     fn the_heading_names_whom_a_letter_addresses() {
         let text = "Pinautomaat terug!\n\nAan: Geldmaat\n\nSinds maart is de automaat weg.";
-        let a = addressee(text).expect("an addressee");
+        let a = addressee(text, &Lexicon::builtin().unwrap()).expect("an addressee");
         assert_eq!(a.text, "Geldmaat");
         assert_eq!(a.kind, Addressed::Other);
         let chars: Vec<char> = text.chars().collect();

@@ -169,6 +169,9 @@ impl WordIndex {
         if let Some(v) = self.whole.get(t) {
             out.extend(v);
         }
+        // Where each char of `t` starts: a stem is a prefix of `t`, so its chars are the first
+        // of these.
+        let starts: Vec<usize> = t.char_indices().map(|(i, _)| i).collect();
         for e in ENDINGS {
             let Some(stem) = t.strip_suffix(e) else {
                 continue;
@@ -177,10 +180,10 @@ impl WordIndex {
                 out.extend(v);
             }
             // The stem's last four or five chars, after a head of at least three.
-            let starts: Vec<usize> = stem.char_indices().map(|(i, _)| i).collect();
+            let chars = starts.partition_point(|&i| i < stem.len());
             for k in [4usize, 5] {
-                if starts.len() >= k + 3 {
-                    if let Some(v) = self.short.get(&stem[starts[starts.len() - k]..]) {
+                if chars >= k + 3 {
+                    if let Some(v) = self.short.get(&stem[starts[chars - k]..]) {
                         out.extend(v);
                     }
                 }
