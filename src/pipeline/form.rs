@@ -46,9 +46,11 @@ pub fn petition_form(text: &str) -> bool {
         &BOARD,
         concat!(r"(?i)^\s+van\s+(?:", boards!(), r")(?-u:\b)"),
     );
-    let asks_council = council
-        .find_iter(text)
-        .any(|m| !board.is_match(&text[m.end()..]));
+    let asks_council = || {
+        council
+            .find_iter(text)
+            .any(|m| !board.is_match(&text[m.end()..]))
+    };
     let finds = re(
         &FINDS,
         r"(?i)(?-u:\b)(?:constateren|constateert|stellen vast|overwegende|observe|establish)\s+(?:dat|that)(?-u:\b)",
@@ -61,7 +63,7 @@ pub fn petition_form(text: &str) -> bool {
         &SIGN,
         r"(?i)(?-u:\b)(?:teken|onderteken|steun)\w*\s+(?:deze|de|onze|ook)\s+petitie(?-u:\b)|(?-u:\b)sign (?:this|the|our) petition(?-u:\b)",
     );
-    (finds.is_match(text) && asks.is_match(text)) || sign.is_match(text) || asks_council
+    (finds.is_match(text) && asks.is_match(text)) || sign.is_match(text) || asks_council()
 }
 
 /// Whom a letter's heading addresses.
