@@ -48,6 +48,10 @@ pub struct SparseArgs {
     /// a missing channel (public texts, many messages in use) teaches it nothing.
     #[arg(long, default_value_t = TrainOptions::default().channel_dropout)]
     pub channel_dropout: f32,
+    /// L2 penalty on the sparse model's weights, per update (stronger: fewer phrases learned
+    /// by heart).
+    #[arg(long = "sparse-l2", default_value_t = TrainOptions::default().l2)]
+    pub sparse_l2: f32,
 }
 
 impl SparseArgs {
@@ -59,6 +63,7 @@ impl SparseArgs {
             seed: self.seed,
             prior_strength: self.prior_strength,
             channel_dropout: self.channel_dropout.clamp(0.0, 1.0),
+            l2: self.sparse_l2.max(0.0),
             ..TrainOptions::default()
         }
     }

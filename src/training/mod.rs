@@ -568,6 +568,7 @@ pub fn train(
         temperature: sparse.model.temperature,
         prior_strength: opts.prior_strength,
         channel_dropout: opts.channel_dropout,
+        sparse_l2: Some(opts.l2),
         weights_sha256: hex::encode(Sha256::digest(&bytes)),
         encoder: encoder_info,
         encoder_frozen: frozen_info,

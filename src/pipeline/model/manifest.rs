@@ -118,6 +118,9 @@ pub struct Manifest {
     /// Share of training messages whose channel was hidden from the sparse model.
     #[serde(default)]
     pub channel_dropout: f32,
+    /// L2 penalty per update on the sparse model's weights (older manifests: not recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse_l2: Option<f32>,
     /// SHA-256 of the weights file, hex.
     pub weights_sha256: String,
     /// Scores on the held-out split (20 %, stratified, same seed).
