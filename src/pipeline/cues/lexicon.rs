@@ -67,6 +67,10 @@ impl Body {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBodies {
+    /// Places named after a body ("NS-station", "naast het ziekenhuis"): a body's name inside
+    /// one is where something is, not whom the message is about.
+    #[serde(default)]
+    places: Vec<String>,
     body: Vec<RawBody>,
 }
 
@@ -121,6 +125,10 @@ pub struct Lexicon {
     bodies: Vec<Body>,
     nl: Vec<Phrases>,
     en: Vec<Phrases>,
+    // Per language: phrases inside which a family's cues do not count (`not_<family>` in the
+    // language files; `places` in instanties.toml, for both languages).
+    masks_nl: Vec<Mask>,
+    masks_en: Vec<Mask>,
     phrase_count: usize,
     sha256: String,
 }
@@ -186,11 +194,15 @@ impl Lexicon {
                 })
             })
             .collect::<Result<_>>()?;
-        let (mut nl_re, n1) = compile_language(nl.0, nl.1)?;
-        let (mut en_re, n2) = compile_language(en.0, en.1)?;
-        let (bodies_compiled, family_re, n3) = compile_bodies(bodies.0, bodies.1)?;
+        let (mut nl_re, mut masks_nl, n1) = compile_language(nl.0, nl.1)?;
+        let (mut en_re, mut masks_en, n2) = compile_language(en.0, en.1)?;
+        let (bodies_compiled, places, family_re, n3) = compile_bodies(bodies.0, bodies.1)?;
         nl_re.push(family_re.clone());
         en_re.push(family_re);
+        if let Some(places) = places {
+            masks_nl.push(places.clone());
+            masks_en.push(places);
+        }
         let mut hasher = Sha256::new();
         for part in [families.1, nl.1, en.1, bodies.1] {
             hasher.update(part.as_bytes());
@@ -201,9 +213,36 @@ impl Lexicon {
             bodies: bodies_compiled,
             nl: nl_re,
             en: en_re,
+            masks_nl,
+            masks_en,
             phrase_count: n1 + n2 + n3,
             sha256: hex::encode(hasher.finalize()),
         })
+    }
+
+    /// Drops the hits that overlap one of their family's masks ("de raad" in "de Raad van
+    /// State", "ziekenhuis" in "achter het ziekenhuis").
+    fn drop_masked(&self, text: &str, lang: Lang, hits: &mut Vec<Hit>) {
+        let masks = match lang {
+            Lang::Nl => &self.masks_nl,
+            Lang::En => &self.masks_en,
+        };
+        for mask in masks {
+            if !hits.iter().any(|h| h.family == mask.family) {
+                continue;
+            }
+            let spans: Vec<(usize, usize)> = mask
+                .re
+                .find_iter(text)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            if spans.is_empty() {
+                continue;
+            }
+            hits.retain(|h| {
+                h.family != mask.family || !spans.iter().any(|&(s, e)| s < h.end && h.start < e)
+            });
+        }
     }
 
     /// The body an `instantie` cue's text names.
@@ -236,6 +275,7 @@ impl Lexicon {
         for phrases in set {
             phrases.find_into(text, &mut hits);
         }
+        self.drop_masked(text, lang, &mut hits);
         hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
         hits
     }
@@ -403,8 +443,20 @@ fn family_phrases(
     })
 }
 
-/// The bodies of instanties.toml, and the `instantie` family's regex over all of them.
-fn compile_bodies(file: &str, text: &str) -> Result<(Vec<Body>, Phrases, usize)> {
+/// Phrases inside which the cues of `family` do not count.
+#[derive(Debug, Clone)]
+struct Mask {
+    family: Family,
+    re: Regex,
+}
+
+/// What instanties.toml compiles to: the bodies, the places named after them (the `instantie`
+/// family's mask), the family's regex over all bodies, and the number of body phrases.
+type CompiledBodies = (Vec<Body>, Option<Mask>, Phrases, usize);
+
+/// The bodies of instanties.toml, the places named after them, and the `instantie` family's
+/// regex over all bodies.
+fn compile_bodies(file: &str, text: &str) -> Result<CompiledBodies> {
     let raw: RawBodies = toml::from_str(text).map_err(|e| Error::Lexicon {
         file: file.to_string(),
         problem: e.to_string(),
@@ -429,23 +481,42 @@ fn compile_bodies(file: &str, text: &str) -> Result<(Vec<Body>, Phrases, usize)>
     }
     let count = all.len();
     let family = family_phrases(file, "family instantie", Family::Instantie, &mut all)?;
-    Ok((bodies, family, count))
+    let mut places = raw.places;
+    let places = if places.is_empty() {
+        None
+    } else {
+        Some(Mask {
+            family: Family::Instantie,
+            re: alternation(file, "places", &mut places)?,
+        })
+    };
+    Ok((bodies, places, family, count))
 }
 
-fn compile_language(file: &str, text: &str) -> Result<(Vec<Phrases>, usize)> {
+/// A language file: each family's phrases, the masks (`not_<family>`), the phrase count.
+fn compile_language(file: &str, text: &str) -> Result<(Vec<Phrases>, Vec<Mask>, usize)> {
     let raw: BTreeMap<String, Vec<String>> = toml::from_str(text).map_err(|e| Error::Lexicon {
         file: file.to_string(),
         problem: e.to_string(),
     })?;
     let mut out = Vec::new();
+    let mut masks = Vec::new();
     let mut count = 0;
     for (name, mut phrases) in raw {
+        let masked = name.strip_prefix("not_");
         let family: Family =
-            name.parse()
+            masked
+                .unwrap_or(&name)
+                .parse()
                 .map_err(|e: crate::domain::UnknownName| Error::Lexicon {
                     file: file.to_string(),
                     problem: e.to_string(),
                 })?;
+        if masked.is_some() {
+            let re = alternation(file, &format!("[{name}]"), &mut phrases)?;
+            masks.push(Mask { family, re });
+            continue;
+        }
         if family == Family::Instantie {
             return Err(Error::Lexicon {
                 file: file.to_string(),
@@ -460,7 +531,7 @@ fn compile_language(file: &str, text: &str) -> Result<(Vec<Phrases>, usize)> {
             &mut phrases,
         )?);
     }
-    Ok((out, count))
+    Ok((out, masks, count))
 }
 
 #[cfg(test)]
@@ -525,6 +596,37 @@ mod tests {
             .find("Een duo jongeren gooide stenen.", Lang::Nl)
             .iter()
             .all(|h| h.family != Family::Instantie));
+        // A body's name as a place is no body.
+        for place in [
+            "De fietsenstalling bij het NS-station staat vol wrakken.",
+            "Het pad achter het ziekenhuis is donker.",
+            "The lamppost next to the hospital is broken.",
+        ] {
+            let hits = lex.find(place, Lang::Nl);
+            assert!(
+                hits.iter().all(|h| h.family != Family::Instantie),
+                "{place}: {hits:?}"
+            );
+        }
+        for body in [
+            "De NS laat de lift bij het station kapot.",
+            "Ik heb een klacht bij het ziekenhuis ingediend.",
+        ] {
+            let hits = lex.find(body, Lang::Nl);
+            assert!(
+                hits.iter().any(|h| h.family == Family::Instantie),
+                "{body}: {hits:?}"
+            );
+        }
+        // Nor is the Raad van State the council.
+        let raad = |t: &str| {
+            lex.find(t, Lang::Nl)
+                .iter()
+                .filter(|h| h.family == Family::Raad)
+                .count()
+        };
+        assert_eq!(raad("Wij gaan in beroep bij de Raad van State."), 0);
+        assert_eq!(raad("Wij vragen de raad dit te heroverwegen."), 1);
         // Bodies acting for the municipality are not other bodies.
         assert!(lex
             .find("De regiotaxi kwam weer niet.", Lang::Nl)
@@ -547,7 +649,8 @@ mod tests {
 
     /// The single regex per family the lexicon searched with before the two steps: the
     /// reference the two steps must agree with.
-    struct Reference(Vec<(Family, Regex)>, Vec<(Family, Regex)>);
+    /// (The places named after bodies are dropped the same way in both.)
+    struct Reference(Vec<(Family, Regex)>, Vec<(Family, Regex)>, Lexicon);
 
     impl Reference {
         fn of(lex: &Lexicon) -> Reference {
@@ -563,7 +666,7 @@ mod tests {
                     })
                     .collect()
             };
-            Reference(compile(&lex.nl), compile(&lex.en))
+            Reference(compile(&lex.nl), compile(&lex.en), lex.clone())
         }
 
         fn find(&self, text: &str, lang: Lang) -> Vec<Hit> {
@@ -579,6 +682,7 @@ mod tests {
                     family: *family,
                 }));
             }
+            self.2.drop_masked(text, lang, &mut hits);
             hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
             hits
         }
