@@ -52,6 +52,9 @@ pub struct SparseArgs {
     /// by heart).
     #[arg(long = "sparse-l2", default_value_t = TrainOptions::default().l2)]
     pub sparse_l2: f32,
+    /// How many sparse models, each with its own shuffling order, are averaged into one.
+    #[arg(long = "sparse-average", default_value_t = TrainOptions::default().average as u32, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub sparse_average: u32,
 }
 
 impl SparseArgs {
@@ -64,6 +67,7 @@ impl SparseArgs {
             prior_strength: self.prior_strength,
             channel_dropout: self.channel_dropout.clamp(0.0, 1.0),
             l2: self.sparse_l2.max(0.0),
+            average: self.sparse_average as usize,
             ..TrainOptions::default()
         }
     }

@@ -569,6 +569,7 @@ pub fn train(
         prior_strength: opts.prior_strength,
         channel_dropout: opts.channel_dropout,
         sparse_l2: Some(opts.l2),
+        sparse_average: Some(opts.average.max(1)),
         weights_sha256: hex::encode(Sha256::digest(&bytes)),
         encoder: encoder_info,
         encoder_frozen: frozen_info,

@@ -121,6 +121,10 @@ pub struct Manifest {
     /// L2 penalty per update on the sparse model's weights (older manifests: not recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sparse_l2: Option<f32>,
+    /// How many sparse models with their own shuffling orders were averaged (older
+    /// manifests: one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse_average: Option<usize>,
     /// SHA-256 of the weights file, hex.
     pub weights_sha256: String,
     /// Scores on the held-out split (20 %, stratified, same seed).

@@ -65,6 +65,10 @@ pub struct TrainOptions {
     /// (news, petitions, posts) come without one, and so do many messages in use: without this
     /// the missing channel itself would teach the model a genre.
     pub channel_dropout: f32,
+    /// How many models, each with its own shuffling order, are trained and averaged into one
+    /// (1: a single model). A stochastic gradient's order moves a linear model's weights;
+    /// the average of a few is the steadier estimate, at the size and speed of one.
+    pub average: usize,
 }
 
 impl Default for TrainOptions {
@@ -78,6 +82,8 @@ impl Default for TrainOptions {
             balance_classes: true,
             prior_strength: 1.0,
             channel_dropout: 0.5,
+            // Cross-genre mean (sparse alone, corpus v5): 1 0.918, 4 0.929, 8 0.931.
+            average: 8,
         }
     }
 }
@@ -171,7 +177,59 @@ impl SparseModel {
     /// Train on examples. Each example's `offset` is added to its logits during training as
     /// at prediction time, so the weights learn what the offset (the lexicon prior) misses.
     /// Temperature is 1 until [`SparseModel::calibrate`].
+    /// With `opts.average` > 1, that many models with different shuffling orders (the
+    /// first with `opts.seed`) are trained side by side and their weights averaged.
     pub fn train(data: &[Sample], opts: &TrainOptions) -> SparseModel {
+        let runs = opts.average.max(1);
+        let mut seeds = SplitMix::new(opts.seed ^ 0xa7e2_a9e5);
+        let options: Vec<TrainOptions> = (0..runs)
+            .map(|r| TrainOptions {
+                seed: if r == 0 { opts.seed } else { seeds.next() },
+                ..opts.clone()
+            })
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let mut fitted: Vec<(Vec<f32>, LabelScores)> = Vec::with_capacity(runs);
+        for part in options.chunks(threads) {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = part
+                    .iter()
+                    .map(|o| s.spawn(move || Self::train_once(data, o)))
+                    .collect();
+                fitted.extend(
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("training thread")),
+                );
+            });
+        }
+        let n = fitted.len() as f32;
+        let (mut w, mut b) = fitted.swap_remove(0);
+        for (wr, br) in &fitted {
+            for (x, y) in w.iter_mut().zip(wr) {
+                *x += y;
+            }
+            for k in 0..L {
+                b[k] += br[k];
+            }
+        }
+        if n > 1.0 {
+            w.iter_mut().for_each(|x| *x /= n);
+            b.iter_mut().for_each(|x| *x /= n);
+        }
+        SparseModel {
+            dim_bits: opts.dim_bits,
+            temperature: 1.0,
+            bias: b,
+            // Round through f16 now, so the trained model is exactly the one that is saved.
+            weights: w.into_iter().map(|x| f16_to_f32(f32_to_f16(x))).collect(),
+        }
+    }
+
+    /// One model's weights and bias, trained with `opts.seed`'s order.
+    fn train_once(data: &[Sample], opts: &TrainOptions) -> (Vec<f32>, LabelScores) {
         let dim = 1usize << opts.dim_bits;
         let mut w = vec![0f32; dim * L];
         let mut g2 = vec![1e-6f32; dim * L];
@@ -190,12 +248,6 @@ impl SparseModel {
         });
         let mut order: Vec<usize> = (0..data.len()).collect();
         let mut rng = SplitMix::new(opts.seed);
-        let mut model = SparseModel {
-            dim_bits: opts.dim_bits,
-            temperature: 1.0,
-            bias: b,
-            weights: Vec::new(),
-        };
         for _epoch in 0..opts.epochs {
             rng.shuffle(&mut order);
             for &n in &order {
@@ -230,10 +282,7 @@ impl SparseModel {
                 }
             }
         }
-        model.bias = b;
-        // Round through f16 now, so the trained model is exactly the one that is saved.
-        model.weights = w.into_iter().map(|x| f16_to_f32(f32_to_f16(x))).collect();
-        model
+        (w, b)
     }
 
     /// Fit the temperature that minimises the negative log-likelihood on held-out data.
@@ -355,6 +404,44 @@ mod tests {
             let best = (0..L).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
             assert_eq!(best, l.index());
         }
+    }
+
+    #[test]
+    fn averaged_model_is_the_mean_of_its_runs() {
+        let one = |seed| TrainOptions {
+            dim_bits: 8,
+            seed,
+            average: 1,
+            ..Default::default()
+        };
+        let avg = TrainOptions {
+            average: 3,
+            ..one(5)
+        };
+        let m = SparseModel::train(&toy(), &avg);
+        // The runs: the first with the seed itself, then seeds drawn from it.
+        let mut seeds = SplitMix::new(5 ^ 0xa7e2_a9e5);
+        let runs: Vec<(Vec<f32>, LabelScores)> = [5, seeds.next(), seeds.next()]
+            .into_iter()
+            .map(|s| SparseModel::train_once(&toy(), &one(s)))
+            .collect();
+        assert_ne!(runs[0].0, runs[1].0, "different orders, different weights");
+        for (i, w) in m.weights.iter().enumerate() {
+            let mean = runs.iter().map(|r| r.0[i]).sum::<f32>() / 3.0;
+            assert!(
+                (w - mean).abs() <= 1e-3 * mean.abs().max(1.0),
+                "{i}: {w} vs {mean}"
+            );
+        }
+        for k in 0..L {
+            let mean = runs.iter().map(|r| r.1[k]).sum::<f32>() / 3.0;
+            assert!((m.bias[k] - mean).abs() < 1e-5);
+        }
+        // A single run is the model of that seed.
+        let single = SparseModel::train(&toy(), &one(5));
+        assert_eq!(single.bias, runs[0].1);
+        // Still deterministic.
+        assert_eq!(SparseModel::train(&toy(), &avg).weights, m.weights);
     }
 
     #[test]
