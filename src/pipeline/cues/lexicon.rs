@@ -558,6 +558,26 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("nl.toml") && err.contains("boosheid"), "{err}");
+        // A mask names its family the same way.
+        let err = Lexicon::parse(
+            ("f.toml", BUILTIN_FAMILIES),
+            ("nl.toml", "not_boosheid = ['niet boos']"),
+            ("en.toml", ""),
+            ("b.toml", BUILTIN_BODIES),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("nl.toml") && err.contains("boosheid"), "{err}");
+        // And a bad mask phrase is named.
+        let err = Lexicon::parse(
+            ("f.toml", BUILTIN_FAMILIES),
+            ("nl.toml", "not_raad = ['(raad']"),
+            ("en.toml", ""),
+            ("b.toml", BUILTIN_BODIES),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not_raad") && err.contains("(raad"), "{err}");
     }
 
     #[test]
