@@ -547,49 +547,35 @@ mod tests {
         }
     }
 
+    /// The error of a lexicon with the built-in families, `nl` as nl.toml (en.toml empty unless
+    /// `nl` is the built-in one) and `bodies` as instanties.toml.
+    fn parse_error(nl: &str, bodies: &str) -> String {
+        let en = if nl == BUILTIN_NL { BUILTIN_EN } else { "" };
+        Lexicon::parse(
+            ("f.toml", BUILTIN_FAMILIES),
+            ("nl.toml", nl),
+            ("en.toml", en),
+            ("b.toml", bodies),
+        )
+        .unwrap_err()
+        .to_string()
+    }
+
     #[test]
     fn unknown_family_is_named() {
-        let err = Lexicon::parse(
-            ("f.toml", BUILTIN_FAMILIES),
-            ("nl.toml", "boosheid = ['boos']"),
-            ("en.toml", ""),
-            ("b.toml", BUILTIN_BODIES),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = parse_error("boosheid = ['boos']", BUILTIN_BODIES);
         assert!(err.contains("nl.toml") && err.contains("boosheid"), "{err}");
         // A mask names its family the same way.
-        let err = Lexicon::parse(
-            ("f.toml", BUILTIN_FAMILIES),
-            ("nl.toml", "not_boosheid = ['niet boos']"),
-            ("en.toml", ""),
-            ("b.toml", BUILTIN_BODIES),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = parse_error("not_boosheid = ['niet boos']", BUILTIN_BODIES);
         assert!(err.contains("nl.toml") && err.contains("boosheid"), "{err}");
         // And a bad mask phrase is named.
-        let err = Lexicon::parse(
-            ("f.toml", BUILTIN_FAMILIES),
-            ("nl.toml", "not_raad = ['(raad']"),
-            ("en.toml", ""),
-            ("b.toml", BUILTIN_BODIES),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = parse_error("not_raad = ['(raad']", BUILTIN_BODIES);
         assert!(err.contains("not_raad") && err.contains("(raad"), "{err}");
     }
 
     #[test]
     fn bad_phrase_is_named() {
-        let err = Lexicon::parse(
-            ("f.toml", BUILTIN_FAMILIES),
-            ("nl.toml", "ongenoegen = ['(boos']"),
-            ("en.toml", ""),
-            ("b.toml", BUILTIN_BODIES),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = parse_error("ongenoegen = ['(boos']", BUILTIN_BODIES);
         assert!(err.contains("(boos"), "{err}");
     }
 
@@ -656,14 +642,7 @@ mod tests {
 
     #[test]
     fn a_body_without_phrases_or_with_a_bad_one_is_named() {
-        let err = Lexicon::parse(
-            ("f.toml", BUILTIN_FAMILIES),
-            ("nl.toml", BUILTIN_NL),
-            ("en.toml", BUILTIN_EN),
-            ("b.toml", "[[body]]\nnl = 'X'\nen = 'X'\nmatch = ['(x']"),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = parse_error(BUILTIN_NL, "[[body]]\nnl = 'X'\nen = 'X'\nmatch = ['(x']");
         assert!(err.contains("b.toml") && err.contains("(x"), "{err}");
     }
 

@@ -206,14 +206,11 @@ impl SparseModel {
             });
         }
         let n = fitted.len() as f32;
-        let (mut w, mut b) = fitted.swap_remove(0);
-        for (wr, br) in &fitted {
-            for (x, y) in w.iter_mut().zip(wr) {
-                *x += y;
-            }
-            for k in 0..L {
-                b[k] += br[k];
-            }
+        let mut runs = fitted.into_iter();
+        let (mut w, mut b) = runs.next().expect("at least one run");
+        for (wr, br) in runs {
+            w.iter_mut().zip(wr).for_each(|(x, y)| *x += y);
+            b.iter_mut().zip(br).for_each(|(x, y)| *x += y);
         }
         if n > 1.0 {
             w.iter_mut().for_each(|x| *x /= n);
