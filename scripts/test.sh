@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 [ -d ../shared/eval ] || { echo "test: ../shared/eval is missing beside the repository" >&2; exit 1; }
+# No text in data/, src/, tests/, benches/ or the README may share an eight-word run with an
+# evaluation text (a copied example would make the measurement a lie).
+python3 scripts/leak-check.py
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --check
 else

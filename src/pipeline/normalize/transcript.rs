@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn medewerker_burger_keeps_only_citizen_turns() {
-        let t = "Medewerker: Goedemiddag, waarmee kan ik u helpen?\nBurger: Mijn container is al twee weken niet geleegd.\nMedewerker: Dat spijt me.\nBurger: Ik heb al drie keer gebeld!";
+        let t = "Medewerker: Goedemiddag, wat kan ik voor u doen?\nBurger: Mijn container is al twee weken niet geleegd.\nMedewerker: Dat spijt me.\nBurger: Ik heb al drie keer gebeld!";
         let n = normalize(t, Channel::Balie);
         assert_eq!(
             n.text,
@@ -340,7 +340,7 @@ mod tests {
         assert_eq!(
             removed(t, &n, RemovedReason::StaffTurn),
             [
-                "Medewerker: Goedemiddag, waarmee kan ik u helpen?",
+                "Medewerker: Goedemiddag, wat kan ik voor u doen?",
                 "Medewerker: Dat spijt me."
             ]
         );
