@@ -93,7 +93,8 @@ def main():
     files = 0
     for root in roots:
         walk = [(root, [], [""])] if os.path.isfile(root) else os.walk(root)
-        for d, _, names in walk:
+        for d, dirs, names in walk:
+            dirs[:] = [x for x in dirs if x != "node_modules"]
             for name in names:
                 p = os.path.join(d, name) if name else d
                 if not re.search(r"\.(jsonl|json|toml|rs|md|txt|eml|html|js|csv)$", p):
