@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Leak check: no text under data/, src/, tests/ or the README may share a run of
+"""Leak check: no text under data/, src/, tests/, benches/ or the README may share a run of
 eight words with a text of the evaluation sets in ../shared/eval (digits dropped,
 accents folded, three tokenisations; JSON strings also as written, so runs
 across "\n" and "\"" escapes count too). Exit 1 and list the runs when one does.
