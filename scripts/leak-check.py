@@ -33,42 +33,40 @@ def strings(obj):
 
 
 def texts_of(path):
+    """The texts of a file as (text, as_written) pairs: a JSON-lines file gives each string
+    value, and each once more as written in the file (as_written), so a run across a "\n" or
+    "\"" escape counts too ("heer/mevrouw,\n\nOp" gives "mevrouw n nop"). Runs across field
+    boundaries are left out: "label klacht lang nl channel" is the file's format, not a text."""
     with open(path, encoding="utf-8", errors="replace") as f:
         raw = f.read()
-    if path.endswith(".jsonl"):
-        out = []
-        for line in raw.splitlines():
-            try:
-                values = list(strings(json.loads(line)))
-            except ValueError:
-                out.append(line)
-                continue
-            out.extend(values)
-            # Each string once more as written in the file, in words only, so a run across a
-            # "\n" or "\"" escape counts too ("heer/mevrouw,\n\nOp" gives "mevrouw n nop"). Runs
-            # across field boundaries are left out: "label klacht lang nl channel" is
-            # the file's format, not a text.
-            out.extend(RAW + json.dumps(v, ensure_ascii=False)[1:-1] for v in values)
-        return out
-    return [raw]
+    if not path.endswith(".jsonl"):
+        return [(raw, False)]
+    out = []
+    for line in raw.splitlines():
+        try:
+            values = list(strings(json.loads(line)))
+        except ValueError:
+            out.append((line, False))
+            continue
+        out.extend((v, False) for v in values)
+        out.extend((json.dumps(v, ensure_ascii=False)[1:-1], True) for v in values)
+    return out
 
 
-RAW = "\0raw\0"
-
-
-def runs(text, n):
-    if text.startswith(RAW):
-        t = fold(text[len(RAW):])
-        words = [tok(t) for tok in TOKENISERS[:2]]
-        return {" ".join(w[i:i + n]) for w in words for i in range(len(w) - n + 1)}
+def runs(text, n, as_written=False):
     t = fold(text)
-    # Also unfolded, digits out and whitespace split: "€ 364.000 en" and "€ 365.000 en" are
-    # both "€ . en" there.
-    # And with digits dropped and punctuation stripped from the words' edges, so that
-    # "dwangsom van € 2.500 per" and "dwangsom van € 500,- per" meet as "dwangsom van € per".
-    nodigits = re.sub(r"\d+", "", text.lower()).split()
-    edged = [w for w in (w.strip(EDGE) for w in nodigits) if w]
-    words = [tok(t) for tok in TOKENISERS] + [re.sub(r"\d+", " ", text.lower()).split(), edged]
+    if as_written:
+        # Words only: the escapes' letters join the words around them.
+        words = [tok(t) for tok in TOKENISERS[:2]]
+    else:
+        # Also unfolded, digits out and whitespace split: "€ 364.000 en" and "€ 365.000 en"
+        # are both "€ . en" there.
+        # And with digits dropped and punctuation stripped from the words' edges, so that
+        # "dwangsom van € 2.500 per" and "dwangsom van € 500,- per" meet as "dwangsom van €
+        # per".
+        nodigits = re.sub(r"\d+", "", text.lower()).split()
+        edged = [w for w in (w.strip(EDGE) for w in nodigits) if w]
+        words = [tok(t) for tok in TOKENISERS] + [re.sub(r"\d+", " ", text.lower()).split(), edged]
     out = set()
     for w in words:
         out.update(" ".join(w[i:i + n]) for i in range(len(w) - n + 1))
@@ -85,8 +83,8 @@ def main():
     evals = {}
     for name in sorted(os.listdir(a.eval)):
         if name.endswith(".jsonl"):
-            for t in texts_of(os.path.join(a.eval, name)):
-                for r in runs(t, a.n):
+            for t, as_written in texts_of(os.path.join(a.eval, name)):
+                for r in runs(t, a.n, as_written):
                     evals.setdefault(r, name)
     roots = a.paths or [os.path.join(here, p) for p in ("data", "src", "tests", "README.md", "benches")]
     hits = 0
@@ -100,8 +98,8 @@ def main():
                 if not re.search(r"\.(jsonl|json|toml|rs|md|txt|eml|html|js|csv)$", p):
                     continue
                 files += 1
-                for t in texts_of(p):
-                    for r in runs(t, a.n) & evals.keys():
+                for t, as_written in texts_of(p):
+                    for r in runs(t, a.n, as_written) & evals.keys():
                         hits += 1
                         print(f"{os.path.relpath(p, here)}: '{r}' (in {evals[r]})")
     print(f"leak-check: {files} files, {hits} shared {a.n}-word runs", file=sys.stderr)
