@@ -174,6 +174,18 @@ fn counting_re() -> &'static regex::Regex {
     })
 }
 
+/// A situation the text dates to today or yesterday ("sinds gisteren", "vannacht", "since this
+/// morning"): nobody having come yet is no known problem left unhandled.
+fn fresh_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:sinds (?:gisteren|eergisteren|gisteravond|gistermiddag|vanochtend|vanmorgen|vannacht|vanmiddag|vandaag|een uur|een half uur|twee uur|een paar uur)|since (?:yesterday|last night|this morning|this afternoon|today|an hour ago))\b",
+        )
+        .expect("fresh pattern compiles")
+    })
+}
+
 /// Words that make a count about reporting ("gemeld", "gebeld", "reported").
 fn reporting_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -251,8 +263,8 @@ pub fn decide(
     {
         rule = match (repeat_cue.is_some(), handling_cue) {
             (true, _) => LabelRule::Repeat,
-            (false, true) => LabelRule::Handling,
-            (false, false) => LabelRule::None,
+            (false, true) if !fresh_re().is_match(text) => LabelRule::Handling,
+            (false, _) => LabelRule::None,
         };
         if rule != LabelRule::None {
             promote_to_klacht(&mut scores);
@@ -494,6 +506,36 @@ mod tests {
             );
             assert_eq!(d.label, Label::Melding);
             assert_eq!(d.rule, LabelRule::None);
+        }
+    }
+
+    #[test]
+    fn problem_of_yesterday_nobody_came_for_stays_melding() {
+        // Nobody having come for a matras dumped yesterday is no known problem left unhandled.
+        let nobody = cue("Niemand komt", Family::Proces, Label::Klacht);
+        for (text, want) in [
+            (
+                "Sinds gisteren ligt er een matras bij de glasbak. Niemand komt het weghalen.",
+                Label::Melding,
+            ),
+            (
+                "There is a sofa on the pavement since this morning. Niemand komt.",
+                Label::Melding,
+            ),
+            (
+                "Sinds de zomer ligt er een matras bij de glasbak. Niemand komt het weghalen.",
+                Label::Klacht,
+            ),
+        ] {
+            let d = decide(
+                [0.2, 0.7, 0.01, 0.04, 0.05],
+                &[nobody.clone()],
+                text,
+                Lang::Nl,
+                &lex(),
+                &DecideOptions::default(),
+            );
+            assert_eq!(d.label, want, "{text}");
         }
     }
 
