@@ -529,7 +529,7 @@ mod tests {
         ] {
             let d = decide(
                 [0.2, 0.7, 0.01, 0.04, 0.05],
-                &[nobody.clone()],
+                std::slice::from_ref(&nobody),
                 text,
                 Lang::Nl,
                 &lex(),
