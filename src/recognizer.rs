@@ -56,28 +56,33 @@ fn load_encoder_with(
             head_path.display()
         ));
     }
-    let encoder = model::encoder::load_shared(&config.encoder_dir, config.encoder_runtime, top)
-        .map_err(|e| e.to_string())?;
+    // The manifest names the encoder each head was trained on: another one (other weights,
+    // other fine-tuned layers, another depth) would make its inputs meaningless. The depth
+    // the head reads is part of that name, and the encoder is loaded at it.
+    let want = model::Manifest::load(&config.model_dir)
+        .ok()
+        .and_then(|manifest| {
+            if head_file == model::FROZEN_HEAD_FILE {
+                manifest.encoder_frozen.map(|e| e.encoder)
+            } else {
+                manifest.encoder.map(|e| e.encoder)
+            }
+        });
+    let depth = want.as_deref().and_then(model::encoder::depth_of_id);
+    let encoder =
+        model::encoder::load_shared(&config.encoder_dir, config.encoder_runtime, top, depth)
+            .map_err(|e| e.to_string())?;
     encoder.set_cache_entries(config.encoder_cache_entries);
     let head = model::head::Head::load(&head_path).map_err(|e| e.to_string())?;
     model::EncoderScorer::check(encoder.as_ref(), &head).map_err(|e| e.to_string())?;
-    // The manifest names the encoder each head was trained on: another one (other weights,
-    // other fine-tuned layers) would make its inputs meaningless.
-    if let Ok(manifest) = model::Manifest::load(&config.model_dir) {
-        let want = if head_file == model::FROZEN_HEAD_FILE {
-            manifest.encoder_frozen.map(|e| e.encoder)
-        } else {
-            manifest.encoder.map(|e| e.encoder)
-        };
-        if let Some(want) = want {
-            if want != encoder.id() {
-                return Err(format!(
-                    "the encoder head {} was trained on encoder {want}, but the encoder is {}: \
-                     run `herken model fetch` or retrain with `herken train`",
-                    head_path.display(),
-                    encoder.id()
-                ));
-            }
+    if let Some(want) = want {
+        if want != encoder.id() {
+            return Err(format!(
+                "the encoder head {} was trained on encoder {want}, but the encoder is {}: \
+                 run `herken model fetch` or retrain with `herken train`",
+                head_path.display(),
+                encoder.id()
+            ));
         }
     }
     Ok((encoder, head))

@@ -405,7 +405,12 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         bar.set_message(phase.to_string());
     };
     let fine_tune = args.fine_tune.options();
-    let encoder = super::train::training_encoder(config, !args.no_encoder, fine_tune.is_some())?;
+    let encoder = super::train::training_encoder(
+        config,
+        !args.no_encoder,
+        fine_tune.is_some(),
+        args.fine_tune.encoder_depth,
+    )?;
     let setup = encoder.as_ref().map(|e| herken::training::EncoderSetup {
         encoder: e,
         encoder_dir: &config.encoder_dir,

@@ -98,6 +98,12 @@ pub struct FineTuneArgs {
     /// Threads for fine-tuning (fixed, so a seed gives the same layers) [default: all cores].
     #[arg(long, requires = "fine_tune")]
     pub ft_threads: Option<usize>,
+    /// Fit the encoder head on the mean of layer N's states instead of the last layer's, so
+    /// that classifying runs only the first N layers (from 8, the repeat sketch's layer, to
+    /// the encoder's 12; 8 runs a third fewer layers). Recorded in the model's manifest as
+    /// part of the encoder's id; the service loads the encoder at that depth.
+    #[arg(long, value_name = "N", conflicts_with = "fine_tune")]
+    pub encoder_depth: Option<usize>,
 }
 
 impl FineTuneArgs {
@@ -135,6 +141,7 @@ pub fn training_encoder(
     config: &Config,
     wanted: bool,
     fine_tune: bool,
+    depth: Option<usize>,
 ) -> anyhow::Result<Option<herken::pipeline::model::encoder::Encoder>> {
     if !wanted {
         anyhow::ensure!(
@@ -151,10 +158,14 @@ pub fn training_encoder(
             config.encoder_dir.display(),
             config.encoder_runtime
         );
-        Ok(Some(herken::pipeline::model::encoder::Encoder::load_on(
-            &config.encoder_dir,
-            config.encoder_runtime,
-        )?))
+        Ok(Some(
+            herken::pipeline::model::encoder::Encoder::load_at_depth(
+                &config.encoder_dir,
+                config.encoder_runtime,
+                None,
+                depth,
+            )?,
+        ))
     } else {
         anyhow::ensure!(
             !fine_tune,
@@ -184,7 +195,12 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
         bar.set_message(phase.to_string());
     };
     let fine_tune = args.fine_tune.options();
-    let encoder = training_encoder(config, !args.no_encoder, fine_tune.is_some())?;
+    let encoder = training_encoder(
+        config,
+        !args.no_encoder,
+        fine_tune.is_some(),
+        args.fine_tune.encoder_depth,
+    )?;
     let setup = encoder.as_ref().map(|e| EncoderSetup {
         encoder: e,
         encoder_dir: &config.encoder_dir,

@@ -11,11 +11,15 @@ use herken::pipeline::model::encoder::{
 
 use crate::support::root;
 
-fn encoder_on(runtime: Runtime) -> Arc<Encoder> {
-    let dir = std::env::var_os("HERKEN_ENCODER_DIR")
+fn encoder_dir() -> PathBuf {
+    std::env::var_os("HERKEN_ENCODER_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(herken::fetch::default_encoder_dir);
-    let e = load_shared(&dir, runtime, None)
+        .unwrap_or_else(herken::fetch::default_encoder_dir)
+}
+
+fn encoder_on(runtime: Runtime) -> Arc<Encoder> {
+    let dir = encoder_dir();
+    let e = load_shared(&dir, runtime, None, None)
         .unwrap_or_else(|e| panic!("{e}: run `herken model fetch` (scripts/setup.sh does)"));
     assert_eq!(e.runtime(), runtime);
     e
@@ -297,5 +301,42 @@ fn our_tokenizer_matches_the_reference_one() {
         }
         let got = e.token_ids(text).unwrap();
         assert_eq!(got, want, "token ids differ for {text:?}");
+    }
+}
+
+#[test]
+fn a_shallower_encoder_embeds_with_the_layer_it_stops_at_on_every_runtime() {
+    let dir = encoder_dir();
+    let text = "De lantaarnpaal bij de speeltuin aan de Lindelaan brandt al drie weken niet.";
+    for runtime in runtimes() {
+        let full = encoder_on(runtime);
+        let d8 = load_shared(&dir, runtime, None, Some(8)).unwrap();
+        assert_eq!((d8.layers(), d8.depth(), full.depth()), (8, Some(8), None));
+        assert_eq!(d8.id(), format!("{}/depth8", full.id()), "{runtime}");
+        // Sketches stay comparable: layer 8 is the same layer at either depth.
+        assert_eq!(d8.sketch_source(), full.sketch_source());
+        let (e12, sketch12) = full.embed_with_sketch(text).unwrap();
+        let (e8, sketch8) = d8.embed_with_sketch(text).unwrap();
+        assert!(
+            cosine(&e8, &sketch12) > 0.9999,
+            "{runtime}: {}",
+            cosine(&e8, &sketch12)
+        );
+        assert!(cosine(&sketch8, &sketch12) > 0.9999, "{runtime}");
+        assert!(
+            cosine(&e8, &e12) < 0.999,
+            "{runtime}: depth 8 gave layer 12's embedding"
+        );
+        // The full depth is the full encoder, id and all.
+        let d12 = load_shared(&dir, runtime, None, Some(full.layers())).unwrap();
+        assert_eq!(d12.id(), full.id());
+    }
+    let rt = Runtime::default_for_build();
+    for bad in [0, 7, 13] {
+        let err = Encoder::load_at_depth(&dir, rt, None, Some(bad)).unwrap_err();
+        assert!(
+            err.to_string().contains("choose a depth from 8 to 12"),
+            "{err}"
+        );
     }
 }

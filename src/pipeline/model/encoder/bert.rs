@@ -192,6 +192,12 @@ impl Encoder {
         })
     }
 
+    /// Keep only the first `depth` transformer layers (the rest are freed): the embedding is
+    /// then the mean of layer `depth`'s states. Callers check `depth` against the model.
+    pub fn truncate(&mut self, depth: usize) {
+        self.layers.truncate(depth);
+    }
+
     /// Embedding of a token id sequence (with `<s>`/`</s>` already in place), checked by the
     /// caller: 1 to max_position_embeddings ids, each inside the vocabulary; and the
     /// L2-normalised mean of the hidden states after `tap` layers (the semantic sketch's source),

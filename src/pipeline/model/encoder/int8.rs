@@ -238,6 +238,12 @@ impl Encoder {
         Ok(encoder)
     }
 
+    /// Keep only the first `depth` transformer layers (the rest are freed): the embedding is
+    /// then the mean of layer `depth`'s states. Callers check `depth` against the model.
+    pub fn truncate(&mut self, depth: usize) {
+        self.layers.truncate(depth);
+    }
+
     /// Embedding of a token id sequence (checked by the caller), and the L2-normalised mean
     /// of the hidden states after `tap` layers when asked; on `threads` threads.
     pub fn embed_ids(

@@ -235,6 +235,19 @@ impl Encoder {
     /// the base ones when `top` names a file (see [`TopLayers`]); it must have been trained on
     /// this base encoder.
     pub fn load_with_top(dir: &Path, runtime: Runtime, top: Option<&Path>) -> Result<Encoder> {
+        Encoder::load_at_depth(dir, runtime, top, None)
+    }
+
+    /// Load a model directory on the given runtime, running only its first `depth` layers
+    /// when given (see [`Encoder::depth`]): the embedding is then the mean of layer `depth`'s
+    /// states. `depth` must reach the sketch's layer, and cannot go with fine-tuned layers
+    /// (they lie above it).
+    pub fn load_at_depth(
+        dir: &Path,
+        runtime: Runtime,
+        top: Option<&Path>,
+        depth: Option<usize>,
+    ) -> Result<Encoder> {
         runtime.require_available()?;
         let fail = |e: anyhow::Error| Error::Model(format!("encoder {}: {e:#}", dir.display()));
         let config_json = std::fs::read(dir.join("config.json"))
@@ -244,12 +257,12 @@ impl Encoder {
         // The tokenizer is read on a thread of its own while the weights load.
         std::thread::scope(|s| {
             let tokenizer = s.spawn(|| QueryTokenizer::from_file(&dir.join("tokenizer.json")));
-            let loaded = Encoder::load_backend(dir, runtime, top, &config, &config_json);
+            let loaded = Encoder::load_backend(dir, runtime, top, depth, &config, &config_json);
             let tokenizer = tokenizer
                 .join()
                 .map_err(|_| fail(anyhow::anyhow!("reading tokenizer.json panicked")))?
                 .map_err(fail)?;
-            let (backend, base_id, id) = loaded?;
+            let (backend, base_id, id, layers) = loaded?;
             Ok(Encoder {
                 backend,
                 tokenizer,
@@ -257,7 +270,7 @@ impl Encoder {
                 dim: config.hidden_size,
                 max_positions: config.max_position_embeddings,
                 vocab_size: config.vocab_size,
-                layers: config.num_hidden_layers,
+                layers,
                 base_id,
                 id,
                 in_flight: std::sync::atomic::AtomicUsize::new(0),
@@ -269,16 +282,37 @@ impl Encoder {
 
     /// The forward pass's weights on `runtime`, the base encoder's id and the id of the
     /// encoder with `top`'s layers.
+    /// With `depth`, also the layers it runs.
     fn load_backend(
         dir: &Path,
         runtime: Runtime,
         top: Option<&Path>,
+        depth: Option<usize>,
         config: &bert::BertConfig,
         config_json: &[u8],
-    ) -> Result<(Backend, String, String)> {
+    ) -> Result<(Backend, String, String, usize)> {
         let fail = |e: anyhow::Error| Error::Model(format!("encoder {}: {e:#}", dir.display()));
         let config = config.clone();
         let base_id = base_id(dir, config_json);
+        let n = config.num_hidden_layers;
+        let depth = depth.filter(|&d| d != n);
+        if let Some(d) = depth {
+            if d > n || d < SKETCH_LAYER.min(n) {
+                return Err(Error::Model(format!(
+                    "encoder depth {d}: the encoder has {n} layers, and the repeat sketch reads \
+                     layer {}; choose a depth from {} to {n}",
+                    SKETCH_LAYER.min(n),
+                    SKETCH_LAYER.min(n)
+                )));
+            }
+            if let Some(t) = top {
+                return Err(Error::Model(format!(
+                    "encoder depth {d} with fine-tuned layers {}: the fine-tuned layers lie \
+                     above layer {SKETCH_LAYER} and would not run; use one or the other",
+                    t.display()
+                )));
+            }
+        }
         let top = top.map(TopLayers::read).transpose()?;
         if let Some(t) = &top {
             if t.base_encoder != base_id {
@@ -307,24 +341,36 @@ impl Encoder {
         }
         let backend = match runtime {
             Runtime::Rust => {
-                Backend::Rust(bert::Encoder::load(dir, config, top.as_ref(), 1).map_err(fail)?)
+                let mut e = bert::Encoder::load(dir, config, top.as_ref(), 1).map_err(fail)?;
+                if let Some(d) = depth {
+                    e.truncate(d);
+                }
+                Backend::Rust(e)
             }
             #[cfg(feature = "libtorch")]
             Runtime::Libtorch => Backend::Libtorch(
-                torch::Encoder::load(dir, config_json, top.as_ref()).map_err(fail)?,
+                torch::Encoder::load(dir, config_json, top.as_ref(), depth).map_err(fail)?,
             ),
             #[cfg(feature = "libtorch")]
             Runtime::Int8 => {
+                // The int8 file holds every layer (it is shared by every depth).
                 let id = encoder_id(&base_id, top.as_ref());
-                Backend::Int8(int8::Encoder::load(dir, config, top.as_ref(), &id).map_err(fail)?)
+                let mut e = int8::Encoder::load(dir, config, top.as_ref(), &id).map_err(fail)?;
+                if let Some(d) = depth {
+                    e.truncate(d);
+                }
+                Backend::Int8(e)
             }
             #[cfg(not(feature = "libtorch"))]
             Runtime::Libtorch | Runtime::Int8 => {
                 unreachable!("refused by require_available above")
             }
         };
-        let id = encoder_id(&base_id, top.as_ref());
-        Ok((backend, base_id, id))
+        let id = match depth {
+            Some(d) => depth_id(&encoder_id(&base_id, top.as_ref()), d),
+            None => encoder_id(&base_id, top.as_ref()),
+        };
+        Ok((backend, base_id, id, depth.unwrap_or(n)))
     }
 
     /// Short id: model and weights hash (the same on every runtime: they compute one
@@ -358,9 +404,15 @@ impl Encoder {
         self.dim
     }
 
-    /// Number of transformer layers.
+    /// Number of transformer layers that run: the model's, or the depth it was loaded at.
     pub fn layers(&self) -> usize {
         self.layers
+    }
+
+    /// The depth this encoder was loaded at, when it runs fewer layers than the model has
+    /// (`herken train --encoder-depth`): parsed from its id, which carries it.
+    pub fn depth(&self) -> Option<usize> {
+        depth_of_id(&self.id)
     }
 
     /// The token ids the encoder runs on for `text`: `"query: " + text`, cut to [`MAX_TOKENS`]
@@ -454,6 +506,17 @@ pub fn threads_for(cores: usize, in_flight: usize) -> usize {
     (cores / in_flight.max(1)).max(1)
 }
 
+/// The id of an encoder that runs only its first `depth` layers: a head trained on it, its
+/// caches and its manifest never meet the full encoder's.
+pub fn depth_id(id: &str, depth: usize) -> String {
+    format!("{id}/depth{depth}")
+}
+
+/// The depth an encoder id carries ([`depth_id`]), if any.
+pub fn depth_of_id(id: &str) -> Option<usize> {
+    id.rsplit_once("/depth").and_then(|(_, d)| d.parse().ok())
+}
+
 /// The id of the encoder: the base's, with the fine-tuned layers' hash when there are any.
 fn encoder_id(base_id: &str, top: Option<&TopLayers>) -> String {
     match top {
@@ -485,20 +548,21 @@ pub fn load_shared(
     dir: &Path,
     runtime: Runtime,
     top: Option<&Path>,
+    depth: Option<usize>,
 ) -> Result<std::sync::Arc<Encoder>> {
     use std::collections::HashMap;
     use std::path::PathBuf;
     use std::sync::{Arc, Mutex, OnceLock, Weak};
-    type Key = (PathBuf, Runtime, Option<PathBuf>);
+    type Key = (PathBuf, Runtime, Option<PathBuf>, Option<usize>);
     static LOADED: OnceLock<Mutex<HashMap<Key, Weak<Encoder>>>> = OnceLock::new();
     let map = LOADED.get_or_init(|| Mutex::new(HashMap::new()));
     let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    let key = (canon(dir), runtime, top.map(canon));
+    let key = (canon(dir), runtime, top.map(canon), depth);
     let mut guard = map.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(e) = guard.get(&key).and_then(Weak::upgrade) {
         return Ok(e);
     }
-    let e = Arc::new(Encoder::load_with_top(dir, runtime, top)?);
+    let e = Arc::new(Encoder::load_at_depth(dir, runtime, top, depth)?);
     guard.insert(key, Arc::downgrade(&e));
     Ok(e)
 }
@@ -592,4 +656,19 @@ impl Embedder for Precomputed {
 /// Cosine similarity.
 pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
     tokenize::cosine(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_depth_is_part_of_the_id_and_read_back_from_it() {
+        let id = depth_id("e5-small@8520eedb", 8);
+        assert_eq!(id, "e5-small@8520eedb/depth8");
+        assert_eq!(depth_of_id(&id), Some(8));
+        assert_eq!(depth_of_id("e5-small@8520eedb"), None);
+        assert_eq!(depth_of_id("e5-small@8520eedb+top@1234"), None);
+        assert_eq!(depth_of_id("e5-small@8520eedb/depthx"), None);
+    }
 }

@@ -29,9 +29,19 @@ unsafe impl Sync for Encoder {}
 impl Encoder {
     /// Build rust-bert's BertModel from `dir`/config.json and load `dir`/model.safetensors,
     /// then the fine-tuned layers of `top` over the base ones.
-    pub fn load(dir: &Path, config_json: &[u8], top: Option<&super::TopLayers>) -> Result<Encoder> {
+    /// With `depth`, only the first `depth` layers are built (the file's others are not read),
+    /// so the embedding is the mean of layer `depth`'s states.
+    pub fn load(
+        dir: &Path,
+        config_json: &[u8],
+        top: Option<&super::TopLayers>,
+        depth: Option<usize>,
+    ) -> Result<Encoder> {
         let mut config: BertConfig =
             serde_json::from_slice(config_json).context("config.json is not a BERT config")?;
+        if let Some(d) = depth {
+            config.num_hidden_layers = d as i64;
+        }
         // Every layer's output, for the semantic sketch's tap (a few copies of [t, 384]).
         config.output_hidden_states = Some(true);
         // One thread per message, as the pure-Rust runtime: the server runs messages side by
