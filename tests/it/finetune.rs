@@ -149,8 +149,8 @@ fn fine_tuned_layers_of_another_base_encoder_are_refused_by_name() {
     );
 }
 
-#[test]
-fn herken_train_fine_tune_gives_the_same_layers_for_the_same_seed() {
+/// A corpus of the texts above, three times over, in a temporary directory.
+fn tiny_corpus() -> tempfile::TempDir {
     let corpus = tempfile::tempdir().unwrap();
     let mut lines = String::new();
     for round in 0..3 {
@@ -163,6 +163,57 @@ fn herken_train_fine_tune_gives_the_same_layers_for_the_same_seed() {
         }
     }
     std::fs::write(corpus.path().join("tiny.jsonl"), lines).unwrap();
+    corpus
+}
+
+#[test]
+fn a_head_trained_at_depth_8_is_served_by_an_encoder_of_that_depth() {
+    let corpus = tiny_corpus();
+    let out = corpus.path().join("model");
+    let herken = || std::process::Command::new(env!("CARGO_BIN_EXE_herken"));
+    let o = herken()
+        .args(["train", "--corpus"])
+        .arg(corpus.path())
+        .arg("--out")
+        .arg(&out)
+        .args(["--encoder-depth", "8"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let id = m["encoder"]["encoder"].as_str().unwrap().to_string();
+    assert!(id.ends_with("/depth8"), "{id}");
+    // The service side: the manifest's depth is the depth the encoder is loaded at.
+    let o = herken()
+        .arg("classify")
+        .arg("--model-dir")
+        .arg(&out)
+        .arg("Lantaarnpaal kapot in de Eikenlaan.")
+        .env("HERKEN_REQUIRE_ENCODER", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains(&format!("{id}+sparse-lr@")), "{stdout}");
+    // Fine-tuned layers lie above layer 8: the two do not go together.
+    let o = herken()
+        .args(["train", "--corpus"])
+        .arg(corpus.path())
+        .args(["--encoder-depth", "8", "--fine-tune"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot be used with"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn herken_train_fine_tune_gives_the_same_layers_for_the_same_seed() {
+    let corpus = tiny_corpus();
     let mut tops = Vec::new();
     for run in 0..2 {
         let out = corpus.path().join(format!("model{run}"));
