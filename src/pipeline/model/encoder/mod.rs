@@ -280,9 +280,9 @@ impl Encoder {
         })
     }
 
-    /// The forward pass's weights on `runtime`, the base encoder's id and the id of the
-    /// encoder with `top`'s layers.
-    /// With `depth`, also the layers it runs.
+    /// The forward pass's weights on `runtime`, the base encoder's id, the id of the encoder
+    /// with `top`'s layers (and the depth, when it runs fewer layers than the model has), and
+    /// the number of layers it runs.
     fn load_backend(
         dir: &Path,
         runtime: Runtime,
