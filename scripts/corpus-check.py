@@ -35,17 +35,9 @@ _spec.loader.exec_module(leak)
 
 LABELS = {"klacht", "melding", "bezwaar", "raadsadres", "overig"}
 LANGS = {"nl", "en"}
-# The spellings src/domain.rs's Channel accepts.
-CHANNELS = {"", "unspecified", "balie", "counter", "telefoon", "phone", "email", "e-mail", "mail",
-            "brief", "letter", "webformulier", "webform", "web", "chat", "social", "sociale media"}
-
-# Raw-line tokenisations (the stop hook's view of a file): whole lines, not JSON strings.
-RAW_TOKENISERS = (
-    lambda s: re.findall(r"[a-z0-9]+", s),
-    lambda s: re.findall(r"[a-z]+", s),
-    lambda s: s.split(),
-    lambda s: re.sub(r"\d+", " ", s).split(),
-)
+# Raw-line tokenisations (the stop hook's view of a file): whole lines, not JSON strings; the
+# leak check's, and whitespace-split with digits out.
+RAW_TOKENISERS = leak.TOKENISERS + (lambda s: re.sub(r"\d+", " ", s).split(),)
 
 
 def genres():
@@ -57,12 +49,14 @@ def genres():
 
 
 def channels():
-    """The channel spellings src/domain.rs parses, with the fallback list above."""
+    """The channel spellings src/domain.rs parses (its `=> Ok(Channel::…)` arms)."""
     src = open(os.path.join(HERE, "src", "domain.rs"), encoding="utf-8").read()
     found = set()
     for arm in re.findall(r'((?:"[^"]*"\s*\|\s*)*"[^"]*")\s*=>\s*Ok\(Channel::', src):
         found.update(re.findall(r'"([^"]*)"', arm))
-    return found or CHANNELS
+    if not found:
+        sys.exit("corpus-check: found no channel spellings in src/domain.rs")
+    return found
 
 
 def fold_text(t):
@@ -76,12 +70,6 @@ def raw_runs(line, n):
         w = tok(t)
         out.update(" ".join(w[i:i + n]) for i in range(len(w) - n + 1))
     return out
-
-
-def text_runs(text, n):
-    """Runs of a text, read as the leak check reads a JSON string: parsed and as written."""
-    written = json.dumps(text, ensure_ascii=False)[1:-1]
-    return leak.runs(text, n) | leak.runs(written, n, as_written=True)
 
 
 def main():
@@ -120,7 +108,7 @@ def main():
                     continue
                 where = f"{name}:{i}"
                 corpus_texts.setdefault(fold_text(text), where)
-                for r in text_runs(text, a.n):
+                for r in leak.string_runs(text, a.n):
                     corpus_runs.setdefault(r, where)
 
     problems = warnings = 0
@@ -172,7 +160,7 @@ def main():
                 problems += 1
             seen_texts.setdefault(key, where)
 
-            runs = text_runs(text, a.n)
+            runs = leak.string_runs(text, a.n)
             shared = collections.defaultdict(list)
             for r in sorted(runs):
                 other = seen_runs.get(r) or mine_runs.get(r)

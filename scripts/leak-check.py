@@ -73,6 +73,12 @@ def runs(text, n, as_written=False):
     return out
 
 
+def string_runs(text, n):
+    """The runs of one JSON string value, read both ways texts_of reads it: parsed and as
+    written in the file."""
+    return runs(text, n) | runs(json.dumps(text, ensure_ascii=False)[1:-1], n, as_written=True)
+
+
 def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser()

@@ -24,6 +24,21 @@
 //!
 //! `main.rs` parses the command line and hands off to these; nothing here imports it.
 
+/// `static_regex!(/// doc, name, r"pattern")`: a function `name()` returning a regular
+/// expression compiled once, on first use (a pattern that does not compile is a bug: it panics
+/// naming itself).
+macro_rules! static_regex {
+    ($(#[$meta:meta])* $name:ident, $re:expr) => {
+        $(#[$meta])*
+        fn $name() -> &'static regex::Regex {
+            static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+            RE.get_or_init(|| {
+                regex::Regex::new($re).expect(concat!(stringify!($name), " compiles"))
+            })
+        }
+    };
+}
+
 pub mod admission;
 pub mod auth;
 pub mod config;

@@ -67,7 +67,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub sparse: super::train::SparseArgs,
     #[command(flatten)]
-    pub fine_tune: super::train::FineTuneArgs,
+    pub encoder: super::train::EncoderArgs,
 }
 
 struct Run {
@@ -404,12 +404,12 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         bar.set_position(done as u64);
         bar.set_message(phase.to_string());
     };
-    let fine_tune = args.fine_tune.options();
+    let fine_tune = args.encoder.options();
     let encoder = super::train::training_encoder(
         config,
         !args.no_encoder,
         fine_tune.is_some(),
-        args.fine_tune.encoder_depth,
+        args.encoder.encoder_depth,
     )?;
     let setup = encoder.as_ref().map(|e| herken::training::EncoderSetup {
         encoder: e,

@@ -26,7 +26,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub sparse: SparseArgs,
     #[command(flatten)]
-    pub fine_tune: FineTuneArgs,
+    pub encoder: EncoderArgs,
 }
 
 /// The sparse model's training settings (shared by `herken train` and `herken eval --cross-genre`).
@@ -73,9 +73,10 @@ impl SparseArgs {
     }
 }
 
-/// Fine-tuning the encoder's top layers (shared by `herken train` and `herken eval --cross-genre`).
+/// How the encoder is trained on: its top layers fine-tuned, or the head on a shallower layer
+/// (shared by `herken train` and `herken eval --cross-genre`).
 #[derive(Debug, Args, Clone)]
-pub struct FineTuneArgs {
+pub struct EncoderArgs {
     /// Fine-tune the encoder's top layers on the corpus (needs the libtorch runtime; minutes
     /// per epoch on 2 cores). Without it the encoder stays frozen.
     #[arg(long)]
@@ -106,7 +107,7 @@ pub struct FineTuneArgs {
     pub encoder_depth: Option<usize>,
 }
 
-impl FineTuneArgs {
+impl EncoderArgs {
     /// The options, when fine-tuning was asked for.
     pub fn options(&self) -> Option<FineTuneOptions> {
         self.fine_tune.then(|| {
@@ -194,12 +195,12 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
         bar.set_position(done as u64);
         bar.set_message(phase.to_string());
     };
-    let fine_tune = args.fine_tune.options();
+    let fine_tune = args.encoder.options();
     let encoder = training_encoder(
         config,
         !args.no_encoder,
         fine_tune.is_some(),
-        args.fine_tune.encoder_depth,
+        args.encoder.encoder_depth,
     )?;
     let setup = encoder.as_ref().map(|e| EncoderSetup {
         encoder: e,

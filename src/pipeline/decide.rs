@@ -149,53 +149,33 @@ fn move_to(scores: &mut LabelScores, from: Label, to: Label) {
     scores[to.index()] += moved;
 }
 
-/// Herhaling cues that say how often the *situation* recurs ("elke nacht weer", "every time
-/// it rains"), not that it was reported before: evidence of dissatisfaction, but no claim of
-/// an earlier report.
-fn situation_only_re() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(
-            r"(?i)^(?:telkens(?: weer)?|steeds weer|(?:elke|iedere) keer(?: weer)?|keer op keer|herhaaldelijk|alweer|wederom|andermaal|(?:en )?nu weer|weer zo|weer (?:niet|niets|niks)|alweer niet|every time|each time|keeps happening|again|again and again|repeatedly|yet again|once again)$",
-        )
-        .expect("situation pattern compiles")
-    })
-}
+static_regex!(
+    /// Herhaling cues that say how often the *situation* recurs ("elke nacht weer", "every time
+    /// it rains"), not that it was reported before: evidence of dissatisfaction, but no claim of
+    /// an earlier report.
+    situation_only_re,
+    r"(?i)^(?:telkens(?: weer)?|steeds weer|(?:elke|iedere) keer(?: weer)?|keer op keer|herhaaldelijk|alweer|wederom|andermaal|(?:en )?nu weer|weer zo|weer (?:niet|niets|niks)|alweer niet|every time|each time|keeps happening|again|again and again|repeatedly|yet again|once again)$"
+);
 
-/// Herhaling cues that count occurrences ("voor de tweede keer", "al drie keer"): of the
-/// situation or of reports, which the sentence around them tells.
-fn counting_re() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(
-            r"(?i)^(?:voor de .+ keer|al .+ keer|al \S+x|zoveelste keer|meerdere keren|for the .+ time|already (?:twice|.+ times)|twice|several times|\S+ keer|\S+ melding|\S+ time|\S+ times (?:now|already)|vorig\S* \S+ ook|nog steeds|steeds \S+)$",
-        )
-        .expect("counting pattern compiles")
-    })
-}
+static_regex!(
+    /// Herhaling cues that count occurrences ("voor de tweede keer", "al drie keer"): of the
+    /// situation or of reports, which the sentence around them tells.
+    counting_re,
+    r"(?i)^(?:voor de .+ keer|al .+ keer|al \S+x|zoveelste keer|meerdere keren|for the .+ time|already (?:twice|.+ times)|twice|several times|\S+ keer|\S+ melding|\S+ time|\S+ times (?:now|already)|vorig\S* \S+ ook|nog steeds|steeds \S+)$"
+);
 
-/// A situation the text dates to today or yesterday ("sinds gisteren", "vannacht", "since this
-/// morning"): nobody having come yet is no known problem left unhandled.
-fn fresh_re() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(
-            r"(?i)\b(?:sinds (?:gisteren|eergisteren|gisteravond|gistermiddag|vanochtend|vanmorgen|vannacht|vanmiddag|vandaag|een uur|een half uur|twee uur|een paar uur)|since (?:yesterday|last night|this morning|this afternoon|today|an hour ago))\b",
-        )
-        .expect("fresh pattern compiles")
-    })
-}
+static_regex!(
+    /// A situation the text dates to today or yesterday ("sinds gisteren", "sinds vannacht",
+    /// "since this morning"): nobody having come yet is no known problem left unhandled.
+    fresh_re,
+    r"(?i)\b(?:sinds (?:gisteren|eergisteren|gisteravond|gistermiddag|vanochtend|vanmorgen|vannacht|vanmiddag|vandaag|een uur|een half uur|twee uur|een paar uur)|since (?:yesterday|last night|this morning|this afternoon|today|an hour ago))\b"
+);
 
-/// Words that make a count about reporting ("gemeld", "gebeld", "reported").
-fn reporting_re() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(
-            r"(?i)\b(?:gemeld|meld\w*|melding\w*|doorgegeven|door te geven|gebeld|bel\w*|gemaild|mail\w*|geschreven|schrijf|aangegeven|klacht\w*|geklaagd|contact|formulier|app|report\w*|called|phoned|emailed|e-mailed|wrote|complain\w*|contacted)\b",
-        )
-        .expect("reporting pattern compiles")
-    })
-}
+static_regex!(
+    /// Words that make a count about reporting ("gemeld", "gebeld", "reported").
+    reporting_re,
+    r"(?i)\b(?:gemeld|meld\w*|melding\w*|doorgegeven|door te geven|gebeld|bel\w*|gemaild|mail\w*|geschreven|schrijf|aangegeven|klacht\w*|geklaagd|contact|formulier|app|report\w*|called|phoned|emailed|e-mailed|wrote|complain\w*|contacted)\b"
+);
 
 /// Whether a cue says the issue was reported (or asked about) before: a herhaling cue that is
 /// not only about the situation recurring ("elke nacht weer"), and, when it counts

@@ -3,21 +3,8 @@
 //! Every pass works on normalized lines and only turns `Fate::Keep` lines into
 //! `Fate::Drop(..)`. Each returns whether it found e-mail structure.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
 use super::offsets::Line;
 use super::{Fate, RemovedReason};
-
-macro_rules! static_regex {
-    ($name:ident, $re:expr) => {
-        fn $name() -> &'static Regex {
-            static RE: OnceLock<Regex> = OnceLock::new();
-            RE.get_or_init(|| Regex::new($re).expect("static regex is valid"))
-        }
-    };
-}
 
 // "-----Oorspronkelijk bericht-----", "-----Original Message-----".
 static_regex!(

@@ -297,12 +297,11 @@ impl Encoder {
         let n = config.num_hidden_layers;
         let depth = depth.filter(|&d| d != n);
         if let Some(d) = depth {
-            if d > n || d < SKETCH_LAYER.min(n) {
+            let lowest = SKETCH_LAYER.min(n);
+            if d > n || d < lowest {
                 return Err(Error::Model(format!(
                     "encoder depth {d}: the encoder has {n} layers, and the repeat sketch reads \
-                     layer {}; choose a depth from {} to {n}",
-                    SKETCH_LAYER.min(n),
-                    SKETCH_LAYER.min(n)
+                     layer {lowest}; choose a depth from {lowest} to {n}"
                 )));
             }
             if let Some(t) = top {
@@ -339,6 +338,7 @@ impl Encoder {
                 )));
             }
         }
+        let full_id = encoder_id(&base_id, top.as_ref());
         let backend = match runtime {
             Runtime::Rust => {
                 let mut e = bert::Encoder::load(dir, config, top.as_ref(), 1).map_err(fail)?;
@@ -354,8 +354,8 @@ impl Encoder {
             #[cfg(feature = "libtorch")]
             Runtime::Int8 => {
                 // The int8 file holds every layer (it is shared by every depth).
-                let id = encoder_id(&base_id, top.as_ref());
-                let mut e = int8::Encoder::load(dir, config, top.as_ref(), &id).map_err(fail)?;
+                let mut e =
+                    int8::Encoder::load(dir, config, top.as_ref(), &full_id).map_err(fail)?;
                 if let Some(d) = depth {
                     e.truncate(d);
                 }
@@ -367,8 +367,8 @@ impl Encoder {
             }
         };
         let id = match depth {
-            Some(d) => depth_id(&encoder_id(&base_id, top.as_ref()), d),
-            None => encoder_id(&base_id, top.as_ref()),
+            Some(d) => depth_id(&full_id, d),
+            None => full_id,
         };
         Ok((backend, base_id, id, depth.unwrap_or(n)))
     }
