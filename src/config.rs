@@ -37,6 +37,9 @@ pub struct RawConfig {
     pub encoder_runtime: Option<String>,
     /// Encoder results kept in memory, keyed by a hash of the text (0: no cache).
     pub encoder_cache_entries: Option<usize>,
+    /// The sparse model's probability at or above which its answer stands without the
+    /// encoder's head (0: the head is asked for every message).
+    pub encoder_skip_confidence: Option<f32>,
     /// Directory with lexicon files; the built-in lexicon when absent.
     pub lexicon_dir: Option<PathBuf>,
     /// Longest accepted message text, in characters.
@@ -248,6 +251,9 @@ pub struct Config {
     pub encoder_runtime: crate::pipeline::model::encoder::Runtime,
     /// Encoder results kept in memory, keyed by a hash of the text (0: no cache).
     pub encoder_cache_entries: usize,
+    /// The sparse model's probability at or above which the encoder's head is not asked
+    /// (`None`: always asked).
+    pub encoder_skip_confidence: Option<f32>,
     /// Directory with lexicon files; `None` for the built-in lexicon.
     pub lexicon_dir: Option<PathBuf>,
     /// Longest accepted message text, in characters (what [`Config::limits`] reports).
@@ -299,6 +305,8 @@ pub const DEFAULT_REPORT_MIN_COUNT: u64 = 5;
 pub const DEFAULT_MAX_TEXT_CHARS: usize = 100_000;
 /// Default batch limit.
 pub const DEFAULT_MAX_BATCH: usize = 1000;
+/// Default `encoder_skip_confidence`: see README, "Performance".
+pub const DEFAULT_ENCODER_SKIP_CONFIDENCE: f32 = 0.99;
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "herken-data";
 /// Default repeat window: 12 weeks.
@@ -395,6 +403,9 @@ impl RawConfig {
                 "HERKEN_MODEL_CUES" => self.model_cues = Some(parse(&k, &v)?),
                 "HERKEN_ENCODER_RUNTIME" => self.encoder_runtime = Some(v),
                 "HERKEN_ENCODER_CACHE_ENTRIES" => self.encoder_cache_entries = Some(parse(&k, &v)?),
+                "HERKEN_ENCODER_SKIP_CONFIDENCE" => {
+                    self.encoder_skip_confidence = Some(parse(&k, &v)?)
+                }
                 "HERKEN_LEXICON_DIR" => self.lexicon_dir = Some(v.into()),
                 "HERKEN_MAX_TEXT_CHARS" => self.max_text_chars = Some(parse(&k, &v)?),
                 "HERKEN_MAX_BATCH" => self.max_batch = Some(parse(&k, &v)?),
@@ -721,6 +732,16 @@ impl RawConfig {
                 Some(n) => n,
                 None => crate::pipeline::model::encoder::cache::DEFAULT_ENTRIES,
             },
+            encoder_skip_confidence: match self.encoder_skip_confidence {
+                Some(0.0) => None,
+                Some(t) if !(0.5..=1.0).contains(&t) => {
+                    return Err(Error::Config(format!(
+                        "encoder_skip_confidence = {t}: 0 (off) or between 0.5 and 1"
+                    )))
+                }
+                Some(t) => Some(t),
+                None => Some(DEFAULT_ENCODER_SKIP_CONFIDENCE),
+            },
             lexicon_dir: self.lexicon_dir,
             max_text_chars,
             max_batch,
@@ -801,6 +822,30 @@ mod tests {
             err.contains("onnx") && err.contains("encoder_runtime"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_cascade_threshold_is_off_at_zero_and_refused_below_one_half() {
+        let skip = |v: f32| {
+            RawConfig {
+                encoder_skip_confidence: Some(v),
+                ..Default::default()
+            }
+            .validate()
+        };
+        assert_eq!(
+            RawConfig::default()
+                .validate()
+                .unwrap()
+                .encoder_skip_confidence,
+            Some(DEFAULT_ENCODER_SKIP_CONFIDENCE)
+        );
+        assert_eq!(skip(0.0).unwrap().encoder_skip_confidence, None);
+        assert_eq!(skip(0.9).unwrap().encoder_skip_confidence, Some(0.9));
+        for bad in [0.3, 1.5, f32::NAN] {
+            let err = skip(bad).unwrap_err().to_string();
+            assert!(err.contains("encoder_skip_confidence"), "{err}");
+        }
     }
 
     #[test]

@@ -294,7 +294,10 @@ impl Recognizer {
         let (scorer, status): (Box<dyn Scorer>, ModelStatus) = match sparse {
             Ok(sparse) => match encoder {
                 Ok((encoder, head)) => (
-                    Box::new(model::EncoderScorer::new(encoder, sparse, head)),
+                    Box::new(
+                        model::EncoderScorer::new(encoder, sparse, head)
+                            .skipping_above(config.encoder_skip_confidence),
+                    ),
                     ModelStatus::Ready,
                 ),
                 Err(why) if !config.require_encoder => {
@@ -427,15 +430,21 @@ impl Recognizer {
 
     /// Validate, classify and route one message on its text alone (no memory).
     pub fn classify(&self, message: &Message) -> Result<Outcome> {
-        let r = self.recognize(message)?;
+        let r = self.run(message, false)?;
         Ok(self.finish(r.outcome, message, &r.signature, None))
     }
 
     /// The first half of one message's path: validate and run the pipeline. The outcome is
-    /// not routed yet ([`Recognizer::finish`] does that).
+    /// not routed yet ([`Recognizer::finish`] does that). The semantic sketch is computed when
+    /// the message has a sender (it will be remembered and compared).
     pub fn recognize(&self, message: &Message) -> Result<Recognized> {
+        let remembered = crate::repeat::sender::Sender::parse(&message.sender).is_some();
+        self.run(message, remembered)
+    }
+
+    fn run(&self, message: &Message, need_sketch: bool) -> Result<Recognized> {
         self.validate(message, "message")?;
-        let c = self.pipeline.classify(message);
+        let c = self.pipeline.classify(message, need_sketch);
         let semantic = c
             .sketch
             .as_ref()

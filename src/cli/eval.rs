@@ -172,6 +172,8 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let examples = dataset::read_file(&file)?;
     let recognizer = Recognizer::from_config(config)?;
     let main = score(&recognizer, &examples, recognizer.pipeline().model_id())?;
+    // Counted before the variants run (each has its own scorer).
+    let head_use = recognizer.pipeline().head_use();
     let mut runs = vec![main];
     if args.compare {
         // The main run's lexicon, already compiled, for every variant.
@@ -189,11 +191,10 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         if let Ok(s) = herken::pipeline::model::load_sparse(&config.model_dir, &lexicon) {
             if runs[0].name != herken::pipeline::model::Scorer::id(&s) {
                 if let Ok((encoder, head)) = load_frozen_encoder(config) {
-                    runs.push(variant(Box::new(EncoderScorer::new(
-                        encoder,
-                        s.clone(),
-                        head,
-                    )))?);
+                    runs.push(variant(Box::new(
+                        EncoderScorer::new(encoder, s.clone(), head)
+                            .skipping_above(config.encoder_skip_confidence),
+                    ))?);
                 }
                 if let Ok((encoder, head)) = load_encoder(config) {
                     let alone = EncoderScorer::head_alone(encoder, s.clone(), head);
@@ -280,15 +281,25 @@ pub fn run(args: EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 })).collect::<Vec<_>>(),
             });
         }
+        if let Some((asked, spared)) = head_use {
+            out["encoder_head"] = json!({"asked": asked, "spared": spared});
+        }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{} — {} messages — model {}\n",
+        "{} — {} messages — model {}",
         file.display(),
         main.metrics.count,
         main.name
     );
+    if let Some((asked, spared)) = head_use {
+        println!(
+            "encoder head asked for {asked} messages; {spared} answered by the sparse model alone \
+             (encoder_skip_confidence)"
+        );
+    }
+    println!();
     print!("{}", eval::render(&main.metrics));
     if !main.by_lang.is_empty() {
         println!("\nper language:");
@@ -483,6 +494,7 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         &opts,
         setup.as_ref(),
         &config.decide,
+        config.encoder_skip_confidence,
         &args.genres,
         &progress,
         &|r| {

@@ -1,8 +1,9 @@
 //! `herken load`: a load generator for a running server. It sends the messages of a JSON-lines
 //! file (cycled) as Classify or ClassifyBatch calls from N concurrent clients, for a time or a
 //! number of calls, shows progress every second, and reports throughput and latency
-//! percentiles. Calls are made without a sender and with `route = false`, so a load run fills
-//! neither the repeat history nor the intake queues. Message texts are never printed.
+//! percentiles. Calls are made with `route = false` and, unless `--senders` asks for invented
+//! ones, without a sender, so a load run fills neither the repeat history nor the intake
+//! queues. Message texts are never printed.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,6 +48,12 @@ pub struct LoadArgs {
     /// instead of each client calling again as soon as it has its answer.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Give the messages N invented senders (`load-<k>@example.invalid`, in turn), so the
+    /// server remembers them as a gateway's mail is remembered: repeat detection (history
+    /// reads and writes, the semantic sketch) is then part of what is measured. Use a server
+    /// with a data directory of its own: the history keeps these senders' keys.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub senders: Option<u32>,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -131,6 +138,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         let stop = Arc::new(AtomicBool::new(false));
         let batch = args.batch as usize;
         let limit = args.calls;
+        let senders = args.senders;
         let mut tasks = Vec::new();
         for mut client in clients {
             let (messages, issued, done, stop) =
@@ -154,9 +162,16 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
                         }
                         tokio::time::sleep_until(at.into()).await;
                     }
-                    let pick = |k: usize| pb::ClassifyRequest {
-                        message: Some(messages[(n as usize * batch + k) % messages.len()].clone()),
-                        route: false,
+                    let pick = |k: usize| {
+                        let i = n as usize * batch + k;
+                        let mut m = messages[i % messages.len()].clone();
+                        if let Some(senders) = senders {
+                            m.sender = format!("load-{}@example.invalid", i % senders as usize);
+                        }
+                        pb::ClassifyRequest {
+                            message: Some(m),
+                            route: false,
+                        }
                     };
                     let t = Instant::now();
                     let result = if batch == 1 {
@@ -229,6 +244,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
                 "server": args.client.server,
                 "concurrency": args.concurrency,
                 "batch": args.batch,
+                "senders": args.senders,
                 "seconds": elapsed,
                 "calls_ok": lat.len(),
                 "calls_failed": failed,

@@ -123,17 +123,24 @@ impl Pipeline {
         self.scorer.id()
     }
 
+    /// How many messages the encoder's head scored and how many the sparse model answered
+    /// alone, when the scorer has a head (see `encoder_skip_confidence`).
+    pub fn head_use(&self) -> Option<(u64, u64)> {
+        self.scorer.head_use()
+    }
+
     /// Run normalize, language and cues.
     pub fn analyse(&self, message: &Message) -> Analysis {
         analyse(&self.lexicon, message)
     }
 
-    /// Run the whole pipeline.
-    pub fn classify(&self, message: &Message) -> Classification {
+    /// Run the whole pipeline; `need_sketch` when the message will be remembered (repeat
+    /// detection compares its semantic sketch).
+    pub fn classify(&self, message: &Message, need_sketch: bool) -> Classification {
         let analysis = self.analyse(message);
         let (scores, sketch) = self
             .scorer
-            .score_with_sketch(&analysis.model_input(message));
+            .score_with_sketch(&analysis.model_input(message), need_sketch);
         let mut decision = decide::decide(
             scores,
             &analysis.cues,

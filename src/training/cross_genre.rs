@@ -136,7 +136,9 @@ fn classify(
     Ok((eval::metrics(&scored), misses))
 }
 
-/// Leave each genre out in turn (or only those in `only`), train on the rest and score it.
+/// Leave each genre out in turn (or only those in `only`), train on the rest and score it;
+/// the blend skips the encoder's head where the sparse model is at least `skip_above` sure,
+/// as the service does (`encoder_skip_confidence`).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     prepared: &Prepared,
@@ -144,6 +146,7 @@ pub fn run(
     opts: &TrainOptions,
     setup: Option<&EncoderSetup<'_>>,
     decide: &DecideOptions,
+    skip_above: Option<f32>,
     only: &[String],
     progress: Progress<'_>,
     done: &dyn Fn(&GenreResult),
@@ -181,7 +184,9 @@ pub fn run(
             Arc::new(Precomputed::new(id, dim, map))
         };
         let with = |emb: Arc<Precomputed>, head: Head| -> Box<dyn Scorer> {
-            Box::new(EncoderScorer::new(emb, sparse_scorer.clone(), head))
+            Box::new(
+                EncoderScorer::new(emb, sparse_scorer.clone(), head).skipping_above(skip_above),
+            )
         };
         // The blend's inputs per test message, for the α sweep.
         let pairs = |emb: &[Vec<f32>], head: &Head| -> Vec<(LabelScores, LabelScores, Label)> {

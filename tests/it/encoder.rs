@@ -340,3 +340,59 @@ fn a_shallower_encoder_embeds_with_the_layer_it_stops_at_on_every_runtime() {
         );
     }
 }
+
+#[test]
+fn the_sketch_alone_is_the_full_pass_sketch_on_every_runtime() {
+    // What the cascade (encoder_skip_confidence) computes for a message the sparse model is
+    // sure of: the pass stops at the sketch layer, and the sketch is the one a full pass gives.
+    let text =
+        "Al drie keer gemeld dat de container aan de Beukenlaan vol zit, nooit iets gehoord.";
+    for runtime in runtimes() {
+        let e = encoder_on(runtime);
+        let other = format!("{text} Nog steeds niet.");
+        let alone = e.sketch(&other).unwrap();
+        let (_, full) = e.embed_with_sketch(&other).unwrap();
+        assert!(
+            cosine(&alone, &full) > 0.9999,
+            "{runtime}: {}",
+            cosine(&alone, &full)
+        );
+        assert_eq!(alone.len(), e.dim());
+        // A full result already cached serves the sketch too.
+        let (_, cached) = e.embed_with_sketch(text).unwrap();
+        assert_eq!(e.sketch(text).unwrap(), cached, "{runtime}");
+    }
+}
+
+#[test]
+fn the_cascade_spares_the_head_when_the_sparse_model_is_sure_and_keeps_the_sketch() {
+    use herken::domain::Message;
+    use herken::recognizer::Recognizer;
+    let sure = Message::new(
+        "De lantaarnpaal voor huisnummer 12 aan de Merelstraat is kapot, graag repareren.",
+    );
+    let mut with_sender = sure.clone();
+    with_sender.sender = "j.jansen@example.org".into();
+    let build = |skip: Option<f32>| {
+        let config = herken::config::Config {
+            encoder_skip_confidence: skip,
+            require_encoder: true,
+            ..crate::support::config()
+        };
+        Recognizer::from_config(&config).unwrap()
+    };
+    // Always asked: the head scores it, and no sketch is made when nobody remembers it.
+    let always = build(None);
+    let o = always.classify(&sure).unwrap();
+    assert_eq!(always.pipeline().head_use(), Some((1, 0)));
+    // A threshold the sparse model passes: its answer stands and the head is spared …
+    let cascade = build(Some(0.5));
+    let c = cascade.classify(&sure).unwrap();
+    assert_eq!(cascade.pipeline().head_use(), Some((0, 1)));
+    assert_eq!(c.label, o.label);
+    // … and a message that will be remembered still gets its sketch (from layer 8 alone).
+    let r = cascade.recognize(&with_sender).unwrap();
+    assert!(r.signature.semantic.is_some());
+    let r = always.recognize(&with_sender).unwrap();
+    assert!(r.signature.semantic.is_some());
+}

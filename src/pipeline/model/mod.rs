@@ -41,12 +41,21 @@ pub trait Scorer: Send + Sync + std::fmt::Debug {
     /// Calibrated probabilities in [`Label::ALL`] order, summing to 1.
     fn score(&self, input: &ModelInput<'_>) -> LabelScores;
     /// The scores and, when the scorer runs the encoder, the semantic sketch source from the
-    /// same forward pass (for repeat detection; never stored as it is).
+    /// same forward pass (for repeat detection; never stored as it is). `need_sketch` says
+    /// whether the caller will use the sketch (it remembers the message): a scorer that skips
+    /// the encoder for a message still computes the sketch then.
     fn score_with_sketch(
         &self,
         input: &ModelInput<'_>,
+        need_sketch: bool,
     ) -> (LabelScores, Option<encoder::SketchSource>) {
+        let _ = need_sketch;
         (self.score(input), None)
+    }
+    /// How many messages the encoder's head scored and how many it was spared (the sparse
+    /// model sure enough), when this scorer has a head.
+    fn head_use(&self) -> Option<(u64, u64)> {
+        None
     }
     /// The sparse model behind this scorer, if there is one: what evidence from the model
     /// (`crate::pipeline::attribution`) is computed on, the encoder being too costly per phrase.
@@ -208,6 +217,10 @@ pub struct EncoderScorer {
     sparse: SparseScorer,
     head: head::Head,
     head_alone: bool,
+    skip_above: Option<f32>,
+    /// Messages the head scored, and messages it was spared.
+    asked: std::sync::atomic::AtomicU64,
+    spared: std::sync::atomic::AtomicU64,
     id: String,
 }
 
@@ -236,8 +249,20 @@ impl EncoderScorer {
             sparse,
             head,
             head_alone: false,
+            skip_above: None,
+            asked: Default::default(),
+            spared: Default::default(),
             id,
         }
+    }
+
+    /// A cascade: when the sparse model's probability for its label is at least `threshold`,
+    /// its scores stand and the encoder's head is not asked (the encoder then runs only as far
+    /// as repeat detection's sketch needs, and only when the caller needs the sketch).
+    /// `None` or a threshold above 1 asks the head for every message.
+    pub fn skipping_above(mut self, threshold: Option<f32>) -> EncoderScorer {
+        self.skip_above = threshold.filter(|t| *t <= 1.0);
+        self
     }
 
     /// The encoder head alone, without the sparse model (which answers only when the encoder
@@ -263,24 +288,43 @@ impl Scorer for EncoderScorer {
     fn sparse(&self) -> Option<&SparseScorer> {
         Some(&self.sparse)
     }
+    fn head_use(&self) -> Option<(u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        Some((self.asked.load(Relaxed), self.spared.load(Relaxed)))
+    }
     fn score(&self, input: &ModelInput<'_>) -> LabelScores {
-        self.score_with_sketch(input).0
+        self.score_with_sketch(input, false).0
     }
     fn score_with_sketch(
         &self,
         input: &ModelInput<'_>,
+        need_sketch: bool,
     ) -> (LabelScores, Option<encoder::SketchSource>) {
+        let sparse = self.sparse.score(input);
+        if let Some(threshold) = self.skip_above.filter(|_| !self.head_alone) {
+            if sparse.iter().copied().fold(0.0, f32::max) >= threshold {
+                self.spared
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let sketch = if need_sketch {
+                    self.encoder.sketch(input.text).unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "encoder failed on a message; no sketch");
+                        None
+                    })
+                } else {
+                    None
+                };
+                return (sparse, sketch);
+            }
+        }
+        self.asked
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.encoder.embed_with_sketch(input.text) {
             Ok((e, sketch)) if self.head_alone => (self.head.predict(&e), sketch),
-            Ok((e, sketch)) => (
-                self.head
-                    .blend(&self.sparse.score(input), &self.head.predict(&e)),
-                sketch,
-            ),
+            Ok((e, sketch)) => (self.head.blend(&sparse, &self.head.predict(&e)), sketch),
             Err(e) => {
                 // An input the tokenizer cannot take: the sparse model alone answers.
                 tracing::warn!(error = %e, "encoder failed on a message; sparse model used");
-                (self.sparse.score(input), None)
+                (sparse, None)
             }
         }
     }

@@ -201,11 +201,12 @@ impl Encoder {
     /// Embedding of a token id sequence (with `<s>`/`</s>` already in place), checked by the
     /// caller: 1 to max_position_embeddings ids, each inside the vocabulary; and the
     /// L2-normalised mean of the hidden states after `tap` layers (the semantic sketch's source),
-    /// when asked.
+    /// when asked. With `stop_at_tap` the pass ends at the tap: the embedding is then empty.
     pub fn embed_ids(
         &self,
         ids: &[u32],
         tap: Option<usize>,
+        stop_at_tap: bool,
     ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         let c = &self.config;
         let (h, t) = (c.hidden_size, ids.len());
@@ -240,6 +241,9 @@ impl Encoder {
         for (li, ly) in self.layers.iter().enumerate() {
             if tap == Some(li) {
                 tapped = Some(mean_normalised(&x, h));
+                if stop_at_tap {
+                    return Ok((Vec::new(), tapped));
+                }
             }
             linear(&x, t, &ly.q, &mut q, self.threads);
             linear(&x, t, &ly.k, &mut k, self.threads);

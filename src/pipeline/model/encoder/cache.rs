@@ -52,6 +52,15 @@ impl ResultCache {
         }
     }
 
+    /// The key of a pass that stopped at the sketch layer `tap` (no embedding in it).
+    pub fn sketch_key(text: &str, tap: Option<usize>) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"sketch only");
+        h.update(tap.map_or(0u64, |t| t as u64 + 1).to_le_bytes());
+        h.update(text.as_bytes());
+        h.finalize().into()
+    }
+
     /// The key of `text` with the sketch layer asked for (`tap`).
     pub fn key(text: &str, tap: Option<usize>) -> [u8; 32] {
         let mut h = Sha256::new();
@@ -134,6 +143,10 @@ mod tests {
     #[test]
     fn the_sketch_layer_is_part_of_the_key_and_zero_capacity_is_off() {
         assert_ne!(ResultCache::key("x", None), ResultCache::key("x", Some(8)));
+        assert_ne!(
+            ResultCache::key("x", Some(8)),
+            ResultCache::sketch_key("x", Some(8))
+        );
         let c = ResultCache::new(0);
         c.put(ResultCache::key("x", None), (vec![1.0], None));
         assert!(c.get(&ResultCache::key("x", None)).is_none());

@@ -234,7 +234,9 @@ impl Encoder {
         // A first pass warms the kernels, and lets libtorch print its once-per-process notice
         // that these FBGEMM ops are deprecated (they are what libtorch 2.4 offers from C++
         // for dynamic int8) where nobody has to read it.
-        without_stderr(&PRODUCT_NOTICE, || encoder.embed_ids(&[0, 5, 2], None, 1))?;
+        without_stderr(&PRODUCT_NOTICE, || {
+            encoder.embed_ids(&[0, 5, 2], None, false, 1)
+        })?;
         Ok(encoder)
     }
 
@@ -245,11 +247,13 @@ impl Encoder {
     }
 
     /// Embedding of a token id sequence (checked by the caller), and the L2-normalised mean
-    /// of the hidden states after `tap` layers when asked; on `threads` threads.
+    /// of the hidden states after `tap` layers when asked; on `threads` threads. With
+    /// `stop_at_tap` the pass ends at the tap: the embedding is then empty.
     pub fn embed_ids(
         &self,
         ids: &[u32],
         tap: Option<usize>,
+        stop_at_tap: bool,
         threads: usize,
     ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         let c = &self.config;
@@ -277,6 +281,9 @@ impl Encoder {
             for (li, ly) in self.layers.iter().enumerate() {
                 if tap == Some(li) {
                     tapped = Some(pooled(&x)?);
+                    if stop_at_tap {
+                        break;
+                    }
                 }
                 x = self.layer(ly, x.shallow_clone(), team)?;
             }
@@ -284,6 +291,9 @@ impl Encoder {
         })?;
         if tap == Some(self.layers.len()) {
             tapped = Some(pooled(&x)?);
+        }
+        if stop_at_tap && tapped.is_some() {
+            return Ok((Vec::new(), tapped));
         }
         Ok((pooled(&x)?, tapped))
     }

@@ -449,6 +449,26 @@ impl Encoder {
         ))
     }
 
+    /// The sketch source alone: the pass stops after [`SKETCH_LAYER`] layers (what repeat
+    /// detection needs of a message the sparse model is sure of, see
+    /// [`crate::pipeline::model::EncoderScorer::skipping_above`]). A cached full result for
+    /// the text serves it too.
+    pub fn sketch(&self, text: &str) -> Result<Vec<f32>> {
+        let tap = Some(SKETCH_LAYER.min(self.layers));
+        let full = cache::ResultCache::key(text, tap);
+        let alone = cache::ResultCache::sketch_key(text, tap);
+        let hit = self.results.get(&full).or_else(|| self.results.get(&alone));
+        let (_, s) = match hit {
+            Some(v) => v,
+            None => {
+                let v = self.forward(text, tap, true)?;
+                self.results.put(alone, v.clone());
+                v
+            }
+        };
+        s.ok_or_else(|| Error::Model("no sketch layer output".into()))
+    }
+
     /// Which encoder and layer make the sketch source: sketches from another source are not
     /// comparable.
     pub fn sketch_source(&self) -> String {
@@ -470,12 +490,19 @@ impl Encoder {
         if let Some(v) = self.results.get(&key) {
             return Ok(v);
         }
-        let v = self.forward(text, tap)?;
+        let v = self.forward(text, tap, false)?;
         self.results.put(key, v.clone());
         Ok(v)
     }
 
-    fn forward(&self, text: &str, tap: Option<usize>) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+    /// One pass; with `stop_at_tap` it ends at the tap (the f32 libtorch runtime, a comparison
+    /// runtime, runs all layers and drops the embedding).
+    fn forward(
+        &self,
+        text: &str,
+        tap: Option<usize>,
+        stop_at_tap: bool,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         use std::sync::atomic::Ordering;
         let ids = self.token_ids(text)?;
         struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
@@ -490,11 +517,17 @@ impl Encoder {
         #[cfg_attr(not(feature = "libtorch"), allow(unused_variables))]
         let threads = threads_for(self.cores, now);
         match &self.backend {
-            Backend::Rust(b) => b.embed_ids(&ids, tap),
+            Backend::Rust(b) => b.embed_ids(&ids, tap, stop_at_tap),
             #[cfg(feature = "libtorch")]
-            Backend::Libtorch(b) => b.embed_ids(&ids, tap),
+            Backend::Libtorch(b) => b.embed_ids(&ids, tap).map(|(e, s)| {
+                if stop_at_tap && s.is_some() {
+                    (Vec::new(), s)
+                } else {
+                    (e, s)
+                }
+            }),
             #[cfg(feature = "libtorch")]
-            Backend::Int8(b) => b.embed_ids(&ids, tap, threads),
+            Backend::Int8(b) => b.embed_ids(&ids, tap, stop_at_tap, threads),
         }
         .map_err(|e| Error::Model(format!("encoding: {e:#}")))
     }
@@ -581,6 +614,11 @@ pub trait Embedder: Send + Sync + std::fmt::Debug {
     fn embed_with_sketch(&self, text: &str) -> Result<(Vec<f32>, Option<SketchSource>)> {
         Ok((self.embed(text)?, None))
     }
+    /// The semantic sketch source alone, when this embedder has one (a cheaper pass).
+    fn sketch(&self, text: &str) -> Result<Option<SketchSource>> {
+        let _ = text;
+        Ok(None)
+    }
 }
 
 /// What the semantic sketch of repeat detection is made from: a vector and where it came from.
@@ -601,6 +639,12 @@ impl Embedder for Encoder {
     }
     fn embed(&self, text: &str) -> Result<Vec<f32>> {
         Encoder::embed(self, text)
+    }
+    fn sketch(&self, text: &str) -> Result<Option<SketchSource>> {
+        Ok(Some(SketchSource {
+            source: self.sketch_source(),
+            vector: Encoder::sketch(self, text)?,
+        }))
     }
     fn embed_with_sketch(&self, text: &str) -> Result<(Vec<f32>, Option<SketchSource>)> {
         let (e, s) = Encoder::embed_with_sketch(self, text)?;
