@@ -2,6 +2,9 @@
 //! a short web-form report, an e-mail with signature and quoted reply, a counter transcript.
 //! The sentence encoder gets its own group, per runtime this build has (rust-bert on libtorch,
 //! pure Rust), when `herken model fetch` has put it in the configured encoder_dir.
+//! The cascade (`encoder_skip_confidence`) gets a group too: the first 24 messages of
+//! `benches/data/mix_unseen.jsonl` (never trained on) classified with it off and on, with and
+//! without the semantic sketch a remembered message needs, the encoder's result cache off.
 //! Run: `cargo bench --bench pipeline` (one group: `cargo bench --bench pipeline -- encoder`).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -125,5 +128,55 @@ fn encoder(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, stages, encoder);
+/// Classifying messages the model never saw, with the cascade off (0) and at its default.
+fn cascade(c: &mut Criterion) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/mix_unseen.jsonl");
+    let text = std::fs::read_to_string(path).expect("benches/data/mix_unseen.jsonl");
+    let messages: Vec<Message> = text
+        .lines()
+        .take(24)
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            Message::new(v["text"].as_str().expect("text").to_string())
+        })
+        .collect();
+    let mut with_sender = messages.clone();
+    for m in &mut with_sender {
+        m.sender = "bench@example.invalid".into();
+    }
+    let mut g = c.benchmark_group("cascade");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(messages.len() as u64));
+    for (name, skip) in [
+        ("off", None),
+        ("default", Config::default().encoder_skip_confidence),
+    ] {
+        let config = Config {
+            encoder_skip_confidence: skip,
+            encoder_cache_entries: 0,
+            ..Config::default()
+        };
+        let Ok(r) = Recognizer::from_config(&config) else {
+            eprintln!("cascade benchmarks skipped: the model does not load");
+            return;
+        };
+        g.bench_function(format!("{name}/no_sender"), |b| {
+            b.iter(|| {
+                for m in &messages {
+                    black_box(r.classify(m).unwrap());
+                }
+            })
+        });
+        g.bench_function(format!("{name}/sender"), |b| {
+            b.iter(|| {
+                for m in &with_sender {
+                    black_box(r.recognize(m).unwrap());
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, encoder, cascade);
 criterion_main!(benches);
