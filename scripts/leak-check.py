@@ -2,7 +2,9 @@
 """Leak check: no text under data/, src/, tests/, benches/ or the README may share a run of
 eight words with a text of the evaluation sets in ../shared/eval (digits dropped,
 accents folded, three tokenisations; JSON strings also as written, so runs
-across "\n" and "\"" escapes count too). Exit 1 and list the runs when one does.
+across "\n" and "\"" escapes count too), nor across a whole file read as one text with the
+outer words of a run allowed to be part of a longer word ("dat de" inside "dat deze": the
+check the session's stop hook makes). Exit 1 and list the runs when one does.
 
 Usage: scripts/leak-check.py [--eval DIR] [--n 8] [PATH ...]
 """
@@ -79,6 +81,32 @@ def string_runs(text, n):
     return runs(text, n) | runs(json.dumps(text, ensure_ascii=False)[1:-1], n, as_written=True)
 
 
+def words_of(text):
+    """A whole file as one run of words: every non-word character a break (JSON keys, escapes
+    and line ends included), case folded, accents kept."""
+    return re.sub(r"\W+", " ", text.lower()).split()
+
+
+def partial_index(texts, n):
+    """The eval texts' n-word runs by their inner n - 2 words, with their outer words."""
+    index = {}
+    for text, name in texts:
+        w = words_of(text)
+        for i in range(len(w) - n + 1):
+            index.setdefault(tuple(w[i + 1:i + n - 1]), []).append((w[i], w[i + n - 1], name))
+    return index
+
+
+def partial_runs(text, index, n):
+    """Runs of `text` whose inner words are an eval run's and whose first word ends with, and
+    last word starts with, that run's outer words: the eval run is a substring of the text."""
+    w = words_of(text)
+    for i in range(len(w) - n + 1):
+        for first, last, name in index.get(tuple(w[i + 1:i + n - 1]), ()):
+            if w[i].endswith(first) and w[i + n - 1].startswith(last):
+                yield " ".join([first] + w[i + 1:i + n - 1] + [last]), name
+
+
 def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser()
@@ -87,11 +115,15 @@ def main():
     ap.add_argument("paths", nargs="*")
     a = ap.parse_args()
     evals = {}
+    parsed = []
     for name in sorted(os.listdir(a.eval)):
         if name.endswith(".jsonl"):
             for t, as_written in texts_of(os.path.join(a.eval, name)):
                 for r in runs(t, a.n, as_written):
                     evals.setdefault(r, name)
+                if not as_written:
+                    parsed.append((t, name))
+    partial = partial_index(parsed, a.n)
     roots = a.paths or [os.path.join(here, p) for p in ("data", "src", "tests", "README.md", "benches")]
     hits = 0
     files = 0
@@ -104,10 +136,16 @@ def main():
                 if not re.search(r"\.(jsonl|json|toml|rs|md|txt|eml|html|js|csv)$", p):
                     continue
                 files += 1
+                found = {}
                 for t, as_written in texts_of(p):
                     for r in runs(t, a.n, as_written) & evals.keys():
-                        hits += 1
-                        print(f"{os.path.relpath(p, here)}: '{r}' (in {evals[r]})")
+                        found.setdefault(r, evals[r])
+                with open(p, encoding="utf-8", errors="replace") as f:
+                    for r, name in partial_runs(f.read(), partial, a.n):
+                        found.setdefault(r, name)
+                for r, name in sorted(found.items()):
+                    hits += 1
+                    print(f"{os.path.relpath(p, here)}: '{r}' (in {name})")
     print(f"leak-check: {files} files, {hits} shared {a.n}-word runs", file=sys.stderr)
     sys.exit(1 if hits else 0)
 
