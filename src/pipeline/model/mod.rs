@@ -47,9 +47,8 @@ pub trait Scorer: Send + Sync + std::fmt::Debug {
     fn score_with_sketch(
         &self,
         input: &ModelInput<'_>,
-        need_sketch: bool,
+        _need_sketch: bool,
     ) -> (LabelScores, Option<encoder::SketchSource>) {
-        let _ = need_sketch;
         (self.score(input), None)
     }
     /// How many messages the encoder's head scored and how many it was spared (the sparse
@@ -302,7 +301,7 @@ impl Scorer for EncoderScorer {
     ) -> (LabelScores, Option<encoder::SketchSource>) {
         let sparse = self.sparse.score(input);
         if let Some(threshold) = self.skip_above.filter(|_| !self.head_alone) {
-            if sparse.iter().copied().fold(0.0, f32::max) >= threshold {
+            if sparse[crate::pipeline::argmax(&sparse).index()] >= threshold {
                 self.spared
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let sketch = if need_sketch {

@@ -27,6 +27,14 @@ struct Inner {
 /// The cache; capacity 0 turns it off.
 pub struct ResultCache(Mutex<Inner>);
 
+fn hash(kind: &[u8], text: &str, tap: Option<usize>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(kind);
+    h.update(tap.map_or(0u64, |t| t as u64 + 1).to_le_bytes());
+    h.update(text.as_bytes());
+    h.finalize().into()
+}
+
 /// Default number of entries (about 3 KB each).
 pub const DEFAULT_ENTRIES: usize = 2048;
 
@@ -54,19 +62,12 @@ impl ResultCache {
 
     /// The key of a pass that stopped at the sketch layer `tap` (no embedding in it).
     pub fn sketch_key(text: &str, tap: Option<usize>) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(b"sketch only");
-        h.update(tap.map_or(0u64, |t| t as u64 + 1).to_le_bytes());
-        h.update(text.as_bytes());
-        h.finalize().into()
+        hash(b"sketch only", text, tap)
     }
 
     /// The key of `text` with the sketch layer asked for (`tap`).
     pub fn key(text: &str, tap: Option<usize>) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(tap.map_or(0u64, |t| t as u64 + 1).to_le_bytes());
-        h.update(text.as_bytes());
-        h.finalize().into()
+        hash(b"", text, tap)
     }
 
     /// The cached result for `key`, if any.

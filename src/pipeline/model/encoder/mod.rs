@@ -455,16 +455,9 @@ impl Encoder {
     /// the text serves it too.
     pub fn sketch(&self, text: &str) -> Result<Vec<f32>> {
         let tap = Some(SKETCH_LAYER.min(self.layers));
-        let full = cache::ResultCache::key(text, tap);
-        let alone = cache::ResultCache::sketch_key(text, tap);
-        let hit = self.results.get(&full).or_else(|| self.results.get(&alone));
-        let (_, s) = match hit {
-            Some(v) => v,
-            None => {
-                let v = self.forward(text, tap, true)?;
-                self.results.put(alone, v.clone());
-                v
-            }
+        let (_, s) = match self.results.get(&cache::ResultCache::key(text, tap)) {
+            Some(full) => full,
+            None => self.cached(cache::ResultCache::sketch_key(text, tap), text, tap, true)?,
         };
         s.ok_or_else(|| Error::Model("no sketch layer output".into()))
     }
@@ -485,24 +478,29 @@ impl Encoder {
         self.results.stats()
     }
 
-    fn run(&self, text: &str, tap: Option<usize>) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
-        let key = cache::ResultCache::key(text, tap);
+    fn run(&self, text: &str, tap: Option<usize>) -> Result<cache::Vectors> {
+        self.cached(cache::ResultCache::key(text, tap), text, tap, false)
+    }
+
+    /// The result under `key` from the cache, or from a pass (then cached).
+    fn cached(
+        &self,
+        key: [u8; 32],
+        text: &str,
+        tap: Option<usize>,
+        stop_at_tap: bool,
+    ) -> Result<cache::Vectors> {
         if let Some(v) = self.results.get(&key) {
             return Ok(v);
         }
-        let v = self.forward(text, tap, false)?;
+        let v = self.forward(text, tap, stop_at_tap)?;
         self.results.put(key, v.clone());
         Ok(v)
     }
 
-    /// One pass; with `stop_at_tap` it ends at the tap (the f32 libtorch runtime, a comparison
-    /// runtime, runs all layers and drops the embedding).
-    fn forward(
-        &self,
-        text: &str,
-        tap: Option<usize>,
-        stop_at_tap: bool,
-    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+    /// One pass; with `stop_at_tap` it ends at the tap where the runtime can (the f32
+    /// libtorch runtime, a comparison runtime, runs all layers).
+    fn forward(&self, text: &str, tap: Option<usize>, stop_at_tap: bool) -> Result<cache::Vectors> {
         use std::sync::atomic::Ordering;
         let ids = self.token_ids(text)?;
         struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
@@ -519,13 +517,7 @@ impl Encoder {
         match &self.backend {
             Backend::Rust(b) => b.embed_ids(&ids, tap, stop_at_tap),
             #[cfg(feature = "libtorch")]
-            Backend::Libtorch(b) => b.embed_ids(&ids, tap).map(|(e, s)| {
-                if stop_at_tap && s.is_some() {
-                    (Vec::new(), s)
-                } else {
-                    (e, s)
-                }
-            }),
+            Backend::Libtorch(b) => b.embed_ids(&ids, tap),
             #[cfg(feature = "libtorch")]
             Backend::Int8(b) => b.embed_ids(&ids, tap, stop_at_tap, threads),
         }
@@ -615,8 +607,7 @@ pub trait Embedder: Send + Sync + std::fmt::Debug {
         Ok((self.embed(text)?, None))
     }
     /// The semantic sketch source alone, when this embedder has one (a cheaper pass).
-    fn sketch(&self, text: &str) -> Result<Option<SketchSource>> {
-        let _ = text;
+    fn sketch(&self, _text: &str) -> Result<Option<SketchSource>> {
         Ok(None)
     }
 }
