@@ -2,7 +2,7 @@
 //! other two, on libtorch, with every linear map in int8 through FBGEMM (weights quantised per
 //! output channel, activations per call) and the rest (attention, softmax, GELU, LayerNorm)
 //! in f32. Weights come memory-mapped from the quantised file (`quantized.rs`); the word
-//! embeddings stay in the map and only the rows of a message's tokens are read.
+//! embeddings stay in the file and only the rows of a message's tokens are read from it.
 //!
 //! Per output channel on a per-tensor kernel: FBGEMM's `fbgemm_linear_int8_weight_fp32_activation`
 //! takes one weight scale, so the file stores `q = W / s` per row (`s` the row's scale), the
@@ -144,7 +144,7 @@ struct Layer {
 pub struct Encoder {
     config: BertConfig,
     map: Mapped,
-    // Byte range of the F16 word table inside the map.
+    // Byte range of the F16 word table inside the file, read row by row (`Mapped::read_at`).
     word: (usize, usize),
     pos: Vec<f32>,
     type0: Vec<f32>,
@@ -264,11 +264,16 @@ impl Encoder {
         // beside the team's threads would spin against them on few cores (measured with
         // rayon: 10× slower).
         tch::set_num_threads(1);
-        let table = &self.map_bytes()[self.word.0..][..self.word.1];
         let mut x = vec![0f32; t * h];
+        let mut bytes = vec![0u8; h * 2];
         for (i, &id) in ids.iter().enumerate() {
             let row = &mut x[i * h..][..h];
-            quantized::f16_row(table, id as usize, h, row);
+            let at = id as usize * h * 2;
+            if at + h * 2 > self.word.1 {
+                return Err(anyhow!("token id {id} outside the word table"));
+            }
+            self.map.read_at(self.word.0 + at, &mut bytes)?;
+            quantized::f16_row(&bytes, 0, h, row);
             for ((o, p), ty) in row.iter_mut().zip(&self.pos[i * h..][..h]).zip(&self.type0) {
                 *o += p + ty;
             }
@@ -342,10 +347,6 @@ impl Encoder {
             f += &y;
             Ok(ly.oln.forward(&f, hu, eps))
         })
-    }
-
-    fn map_bytes(&self) -> &[u8] {
-        self.map.bytes()
     }
 }
 

@@ -317,9 +317,11 @@ pub fn build(
     Ok(())
 }
 
-/// A quantised weights file, memory-mapped.
+/// A quantised weights file, memory-mapped; large tables read row by row through the file
+/// instead ([`Mapped::read_at`]), so that they never count towards the process's memory.
 pub struct Mapped {
     map: memmap2::Mmap,
+    file: std::fs::File,
     path: PathBuf,
 }
 
@@ -334,6 +336,7 @@ impl Mapped {
             .with_context(|| format!("mapping {}", path.display()))?;
         let m = Mapped {
             map,
+            file,
             path: path.to_path_buf(),
         };
         let (_, meta) = SafeTensors::read_metadata(&m.map)
@@ -355,6 +358,18 @@ impl Mapped {
     /// The file's bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    /// Fill `buf` from the file at byte `offset` (the same bytes as `bytes()[offset..]`),
+    /// without touching the map. Reading a row of the word table this way costs a copy from
+    /// the page cache; through the map, the kernel's fault-around would map 64 KB around every
+    /// row a message touches, until the whole 192 MB table counted towards the process's
+    /// resident memory.
+    pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.file
+            .read_exact_at(buf, offset as u64)
+            .with_context(|| format!("reading {} at byte {offset}", self.path.display()))
     }
 
     /// The tensors.
