@@ -88,13 +88,10 @@ fn load_encoder_with(
     Ok((encoder, head))
 }
 
-fn addition_re() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(r"(?i)\b(?:aanvulling|aanvullen|aanvullend|foto'?s?|bijlage|bijgevoegd|toevoeging|correctie|ik bedoelde|(?:ik )?wilde (?:nog )?(?:even )?(?:zeggen|melden|toevoegen|doorgeven)|nog (?:even )?(?:melden|zeggen|doorgeven)|i (?:wanted|want) to add|one more thing|vergeten (?:te )?(?:melden|vermelden|zeggen|noemen)|nog (?:even )?(?:iets )?(?:toevoegen|aanvullen)|extra informatie|addition|additional|photos?|pictures?|attached|attachment|forgot to (?:add|mention|say)|correction|i meant|to add to my)\b")
-            .expect("addition pattern compiles")
-    })
-}
+static_regex!(
+    addition_re,
+    r"(?i)\b(?:aanvulling|aanvullen|aanvullend|foto'?s?|bijlage|bijgevoegd|toevoeging|correctie|ik bedoelde|(?:ik )?wilde (?:nog )?(?:even )?(?:zeggen|melden|toevoegen|doorgeven)|nog (?:even )?(?:melden|zeggen|doorgeven)|i (?:wanted|want) to add|one more thing|vergeten (?:te )?(?:melden|vermelden|zeggen|noemen)|nog (?:even )?(?:iets )?(?:toevoegen|aanvullen)|extra informatie|addition|additional|photos?|pictures?|attached|attachment|forgot to (?:add|mention|say)|correction|i meant|to add to my)\b"
+);
 
 /// What repeat detection needs to know of a classified message, from its cues.
 fn facts(c: &Classification, text: &str, signature: &Signature) -> Facts {

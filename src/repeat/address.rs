@@ -61,18 +61,12 @@ fn street_re() -> &'static Regex {
     })
 }
 
-fn place_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"\b(?:[Aa]an|[Oo]p|[Bb]ij|[Ii]n|[Vv]oor|[Nn]aast|[Aa]chter|[Tt]egenover|[Ll]angs|[Oo]nder|[Nn]ear|[Oo]n|[Aa]t|[Bb]y|[Ii]n)\s+(?:de|het|the|'t)\s+((?:[A-Z][\p{L}'-]+)(?:\s+[A-Z][\p{L}'-]+)?)")
-            .expect("place pattern compiles")
-    })
-}
+static_regex!(
+    place_re,
+    r"\b(?:[Aa]an|[Oo]p|[Bb]ij|[Ii]n|[Vv]oor|[Nn]aast|[Aa]chter|[Tt]egenover|[Ll]angs|[Oo]nder|[Nn]ear|[Oo]n|[Aa]t|[Bb]y|[Ii]n)\s+(?:de|het|the|'t)\s+((?:[A-Z][\p{L}'-]+)(?:\s+[A-Z][\p{L}'-]+)?)"
+);
 
-fn postcode_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"\b(\d{4})\s?([A-Z]{2})\b").expect("postcode pattern compiles"))
-}
+static_regex!(postcode_re, r"\b(\d{4})\s?([A-Z]{2})\b");
 
 /// A location found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]

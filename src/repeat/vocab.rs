@@ -135,22 +135,17 @@ pub fn term_days(name: &str) -> u32 {
         .unwrap_or(DEFAULT_TERM_DAYS)
 }
 
-fn case_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"(?ix)
+static_regex!(
+    case_re,
+    r"(?ix)
             \b(?:uw\s+|ons\s+|our\s+|your\s+)?
             (?:kenmerk|zaaknummer|zaak|dossiernummer|dossier|referentienummer|referentie|
                aanvraagnummer|registratienummer|meldingsnummer|melding(?:nummer)?|klachtnummer|
                aanslagnummer|beschikkingsnummer|reference|ref|case(?:\s+number)?|
                application(?:\s+number)?|file(?:\s+number)?|nr|nummer|no)
             \.?\s*[:\#]?\s*
-            ([A-Z0-9](?:[A-Z0-9./-]*[0-9])?)",
-        )
-        .expect("case pattern compiles")
-    })
-}
+            ([A-Z0-9](?:[A-Z0-9./-]*[0-9])?)"
+);
 
 fn bare_case_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -196,25 +191,15 @@ pub fn case_refs(text: &str) -> Vec<String> {
     out
 }
 
-fn status_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"(?i)\b(?:waar blijft|(?:ik )?hoor (?:maar )?(?:niks|niets|niemand)|niemand (?:meer )?(?:gehoord|gesproken)|(?:heb|hoor) ik (?:nog )?(?:steeds )?(?:niks|niets)|helemaal (?:niks|niets|niemand) (?:gehoord|ontvangen)|nog steeds (?:heb ik )?(?:niks|niets)|nooit (?:meer )?teruggebeld|niet teruggebeld|hoe staat het (?:met|ervoor)|stand van zaken|nooit (?:meer )?(?:iets|wat|een (?:reactie|antwoord|bericht)) (?:gehoord|ontvangen|vernomen|gekregen)|nooit (?:meer )?(?:iets )?(?:gehoord|vernomen)|niets meer (?:gehoord|vernomen|ontvangen)|daarna niets meer|niets (?:meer )?vernomen|(?:wettelijke |beslis)?termijn (?:is )?(?:ruim |al )?(?:verstreken|overschreden|voorbij)|nog (?:altijd )?geen (?:besluit|beslissing|uitspraak|antwoord|reactie)|never heard|no (?:response|reply) (?:yet|since)|deadline has passed|(?:term|deadline) (?:has )?(?:passed|expired)|nog (?:steeds )?(?:niets|niks|geen (?:reactie|antwoord|besluit|beslissing|bericht))|niets (?:meer )?(?:van u )?gehoord|niks gehoord|geen reactie (?:meer )?(?:ontvangen|gehad|gekregen)|wanneer (?:krijg|hoor|komt)|al (?:weken|maanden) (?:geleden|niets|niks)|status of my|what is the status|(?:hebben|heb) (?:\w+ )?(?:niets|niks) ontvangen|(?:er )?heeft niemand (?:\w+ )?(?:gebeld|gereageerd|contact opgenomen)|niemand (?:heeft )?(?:gebeld|teruggebeld|gereageerd)|wat is er met (?:de|mijn|onze) (?:\w+ )?(?:aanvraag|vraag|melding|bezwaar) gebeurd|(?:received|had) nothing|nobody (?:has )?(?:called|contacted|replied)|(?:laten )?weten hoe het (?:\w+ ){0,4}?(?:ervoor )?staat|nothing since|no (?:decision|answer|reply) (?:yet|so far)|(?:has|have) not (?:yet )?(?:been )?(?:decided|answered|received)|not (?:yet )?received (?:a|any) (?:decision|answer|reply)|any (?:news|update)|still (?:waiting|haven.t heard|no (?:reply|answer|decision))|haven.t heard|heard nothing|when will i (?:hear|get)|(?:geen|nooit (?:een|enige|ooit)?|nooit)\s+(?:enkele\s+)?(?:brief|bericht|reactie|antwoord|bevestiging|ontvangstbevestiging|beslissing|besluit|beschikking|uitnodiging|telefoontje|keuring|afspraak|mail|e-mail)\s+(?:meer\s+)?(?:gehad|ontvangen|gekregen|gezien)|(?:never|not)\s+(?:got|received|had|gotten)\s+(?:a|an|any)\s+(?:reply|answer|decision|confirmation|letter|call|response)|no\s+(?:confirmation|acknowledg(?:e)?ment)|nobody\s+(?:has\s+)?(?:come|been)\s+(?:round|by)|niemand\s+(?:is\s+)?(?:langs\s+)?(?:geweest|gekomen))",
-        )
-        .expect("status pattern compiles")
-    })
-}
+static_regex!(
+    status_re,
+    r"(?i)\b(?:waar blijft|(?:ik )?hoor (?:maar )?(?:niks|niets|niemand)|niemand (?:meer )?(?:gehoord|gesproken)|(?:heb|hoor) ik (?:nog )?(?:steeds )?(?:niks|niets)|helemaal (?:niks|niets|niemand) (?:gehoord|ontvangen)|nog steeds (?:heb ik )?(?:niks|niets)|nooit (?:meer )?teruggebeld|niet teruggebeld|hoe staat het (?:met|ervoor)|stand van zaken|nooit (?:meer )?(?:iets|wat|een (?:reactie|antwoord|bericht)) (?:gehoord|ontvangen|vernomen|gekregen)|nooit (?:meer )?(?:iets )?(?:gehoord|vernomen)|niets meer (?:gehoord|vernomen|ontvangen)|daarna niets meer|niets (?:meer )?vernomen|(?:wettelijke |beslis)?termijn (?:is )?(?:ruim |al )?(?:verstreken|overschreden|voorbij)|nog (?:altijd )?geen (?:besluit|beslissing|uitspraak|antwoord|reactie)|never heard|no (?:response|reply) (?:yet|since)|deadline has passed|(?:term|deadline) (?:has )?(?:passed|expired)|nog (?:steeds )?(?:niets|niks|geen (?:reactie|antwoord|besluit|beslissing|bericht))|niets (?:meer )?(?:van u )?gehoord|niks gehoord|geen reactie (?:meer )?(?:ontvangen|gehad|gekregen)|wanneer (?:krijg|hoor|komt)|al (?:weken|maanden) (?:geleden|niets|niks)|status of my|what is the status|(?:hebben|heb) (?:\w+ )?(?:niets|niks) ontvangen|(?:er )?heeft niemand (?:\w+ )?(?:gebeld|gereageerd|contact opgenomen)|niemand (?:heeft )?(?:gebeld|teruggebeld|gereageerd)|wat is er met (?:de|mijn|onze) (?:\w+ )?(?:aanvraag|vraag|melding|bezwaar) gebeurd|(?:received|had) nothing|nobody (?:has )?(?:called|contacted|replied)|(?:laten )?weten hoe het (?:\w+ ){0,4}?(?:ervoor )?staat|nothing since|no (?:decision|answer|reply) (?:yet|so far)|(?:has|have) not (?:yet )?(?:been )?(?:decided|answered|received)|not (?:yet )?received (?:a|any) (?:decision|answer|reply)|any (?:news|update)|still (?:waiting|haven.t heard|no (?:reply|answer|decision))|haven.t heard|heard nothing|when will i (?:hear|get)|(?:geen|nooit (?:een|enige|ooit)?|nooit)\s+(?:enkele\s+)?(?:brief|bericht|reactie|antwoord|bevestiging|ontvangstbevestiging|beslissing|besluit|beschikking|uitnodiging|telefoontje|keuring|afspraak|mail|e-mail)\s+(?:meer\s+)?(?:gehad|ontvangen|gekregen|gezien)|(?:never|not)\s+(?:got|received|had|gotten)\s+(?:a|an|any)\s+(?:reply|answer|decision|confirmation|letter|call|response)|no\s+(?:confirmation|acknowledg(?:e)?ment)|nobody\s+(?:has\s+)?(?:come|been)\s+(?:round|by)|niemand\s+(?:is\s+)?(?:langs\s+)?(?:geweest|gekomen))"
+);
 
-fn fixed_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"(?i)\b(?:is|zijn|werd|werden|was|waren|al|netjes|keurig|snel|inmiddels|intussen|hebben|heeft|hebt)\s+(?:\w+\s+){0,3}?(?:opgelost|gerepareerd|gemaakt|hersteld|vervangen|opgeruimd|schoongemaakt|opgehaald|weggehaald|verwijderd|leeggehaald|geleegd|doorgespoten|ontstopt|gesnoeid|gemaaid|rechtgezet|vastgezet|rechtgezet|teruggeplaatst|afgezet)\b|\b(?:brandt|brandde|brandden|branden|doet|deed|deden|doen|werkt|werkte|werken|loopt|spuit|spoot)\s+(?:\w+\s+){0,2}?weer\b|\bweer\s+(?:licht|in orde|schoon|heel|vrij|begaanbaar)\b|\b(?:hangt|hangen|staat|staan|zit|zitten)\s+(?:\w+\s+)?weer\s+(?:\w+\s+){0,2}?(?:vast|recht|rechtop|aan\s+(?:zijn|haar|z'n|de|het)|op\s+(?:zijn|haar|z'n)\s+(?:plek|plaats))\b|\b(?:is|are)\s+back\s+(?:up|in\s+place|on\s+(?:its|the)\s+\w+)\b|\bweer\s+(?:werkt|brandt|branden|doet|open\s+kan|dicht\s+kan)\b|\b(?:zien|zie|ruiken|ruik|horen|hoor|see|smell|hear)\s+(?:\w+\s+)?(?:geen|nothing|no)\s+(?:\w+\s+)?(?:meer|more|anymore)\b|\bno\s+more\s+(?:\w+\s+)?(?:rats|smell|noise|rubbish|water)\b|\bis\s+(?:weg|verdwenen)\b|\b(?:is|zijn)\s+(?:weer\s+|nu\s+)?(?:schoon|leeg|opgeruimd)\b|\b(?:is|are)\s+(?:now\s+)?(?:clean|empty|clear)\s+(?:again|now)\b|\b(?:sinds|na|since|after)\s+(?:de|het|die|jullie|u|uw|the|your|you|they)?\s*(?:\w+\s+){0,2}?(?:reparatie|herstel|vervanging|repair|fix|fixed|repaired|replaced|gerepareerd|gemaakt|vervangen|hersteld)\b|\b(?:has|have|was|were|got|been|is|are)\s+(?:\w+\s+){0,2}?(?:fixed|repaired|cleaned|cleared|removed|replaced|collected|emptied|sorted|unblocked|trimmed|pruned|mended|restored)\b|\b(?:works|working|fine)\s+again\b|\bworks\s+fine\b|\bcame\s+(?:by|round)\s+(?:\w+\s+){0,3}?(?:and\s+)?(?:fixed|cleaned|cleared|repaired)",
-        )
-        .expect("fixed pattern compiles")
-    })
-}
+static_regex!(
+    fixed_re,
+    r"(?i)\b(?:is|zijn|werd|werden|was|waren|al|netjes|keurig|snel|inmiddels|intussen|hebben|heeft|hebt)\s+(?:\w+\s+){0,3}?(?:opgelost|gerepareerd|gemaakt|hersteld|vervangen|opgeruimd|schoongemaakt|opgehaald|weggehaald|verwijderd|leeggehaald|geleegd|doorgespoten|ontstopt|gesnoeid|gemaaid|rechtgezet|vastgezet|rechtgezet|teruggeplaatst|afgezet)\b|\b(?:brandt|brandde|brandden|branden|doet|deed|deden|doen|werkt|werkte|werken|loopt|spuit|spoot)\s+(?:\w+\s+){0,2}?weer\b|\bweer\s+(?:licht|in orde|schoon|heel|vrij|begaanbaar)\b|\b(?:hangt|hangen|staat|staan|zit|zitten)\s+(?:\w+\s+)?weer\s+(?:\w+\s+){0,2}?(?:vast|recht|rechtop|aan\s+(?:zijn|haar|z'n|de|het)|op\s+(?:zijn|haar|z'n)\s+(?:plek|plaats))\b|\b(?:is|are)\s+back\s+(?:up|in\s+place|on\s+(?:its|the)\s+\w+)\b|\bweer\s+(?:werkt|brandt|branden|doet|open\s+kan|dicht\s+kan)\b|\b(?:zien|zie|ruiken|ruik|horen|hoor|see|smell|hear)\s+(?:\w+\s+)?(?:geen|nothing|no)\s+(?:\w+\s+)?(?:meer|more|anymore)\b|\bno\s+more\s+(?:\w+\s+)?(?:rats|smell|noise|rubbish|water)\b|\bis\s+(?:weg|verdwenen)\b|\b(?:is|zijn)\s+(?:weer\s+|nu\s+)?(?:schoon|leeg|opgeruimd)\b|\b(?:is|are)\s+(?:now\s+)?(?:clean|empty|clear)\s+(?:again|now)\b|\b(?:sinds|na|since|after)\s+(?:de|het|die|jullie|u|uw|the|your|you|they)?\s*(?:\w+\s+){0,2}?(?:reparatie|herstel|vervanging|repair|fix|fixed|repaired|replaced|gerepareerd|gemaakt|vervangen|hersteld)\b|\b(?:has|have|was|were|got|been|is|are)\s+(?:\w+\s+){0,2}?(?:fixed|repaired|cleaned|cleared|removed|replaced|collected|emptied|sorted|unblocked|trimmed|pruned|mended|restored)\b|\b(?:works|working|fine)\s+again\b|\bworks\s+fine\b|\bcame\s+(?:by|round)\s+(?:\w+\s+){0,3}?(?:and\s+)?(?:fixed|cleaned|cleared|repaired)"
+);
 
 /// Words that turn a fix into its absence or into a wish ("is nog steeds niet gemaakt",
 /// "moet gemaakt worden", "has not been fixed", "needs to be repaired").
@@ -248,13 +233,10 @@ pub fn says_fixed(text: &str) -> bool {
     })
 }
 
-fn clause_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)[.!?;\n]+|,?\s+\b(?:maar|alleen|helaas|but|however|only)\b")
-            .expect("clause pattern compiles")
-    })
-}
+static_regex!(
+    clause_re,
+    r"(?i)[.!?;\n]+|,?\s+\b(?:maar|alleen|helaas|but|however|only)\b"
+);
 
 /// The problems `text` names outside the clauses that say something was fixed ("de lamp
 /// brandt weer, dank. Maar nu is de paal aangereden" names `ongeluk`; "de stank is weg"
@@ -268,13 +250,10 @@ pub fn problems_besides_fix(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn still_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)\b(?:nog\s+(?:steeds|altijd)|nog\s+precies\s+zo|(?:staat|ligt|zit|hangt|is)\s+er\s+nog|still|remains?)\b")
-            .expect("still pattern compiles")
-    })
-}
+static_regex!(
+    still_re,
+    r"(?i)\b(?:nog\s+(?:steeds|altijd)|nog\s+precies\s+zo|(?:staat|ligt|zit|hangt|is)\s+er\s+nog|still|remains?)\b"
+);
 
 /// Whether `text` says a problem persists ("nog steeds", "ligt er nog", "still"): a fix it
 /// mentions is of something else.

@@ -4,32 +4,18 @@
 //! "[10:32] Medewerker:") and at least one of the speakers is staff. A line without a label
 //! continues the previous turn; lines before the first label are dropped with the staff turns.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
 use super::offsets::Line;
 use super::{Fate, RemovedReason};
 
-fn label_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"^(?:(?:\[[^\]]{0,40}\]|\(\d[^)]{0,30}\)|\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)\s*(?:[-–]\s*)?)?(?P<label>\p{L}[^:\[\]()]{0,40}?)\s*(?:[\[(][^\])]{0,30}[\])]\s*)?:\s*",
-        )
-        .expect("static regex is valid")
-    })
-}
+static_regex!(
+    label_re,
+    r"^(?:(?:\[[^\]]{0,40}\]|\(\d[^)]{0,30}\)|\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)\s*(?:[-–]\s*)?)?(?P<label>\p{L}[^:\[\]()]{0,40}?)\s*(?:[\[(][^\])]{0,30}[\])]\s*)?:\s*"
+);
 
-fn timestamp_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"^[\[(]?\s*(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4},?\s*)?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*[\])]?$",
-        )
-        .expect("static regex is valid")
-    })
-}
+static_regex!(
+    timestamp_re,
+    r"^[\[(]?\s*(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4},?\s*)?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*[\])]?$"
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
