@@ -273,7 +273,7 @@ impl Encoder {
                 return Err(anyhow!("token id {id} outside the word table"));
             }
             self.map.read_at(self.word.0 + at, &mut bytes)?;
-            quantized::f16_row(&bytes, 0, h, row);
+            quantized::f16_into(&bytes, row);
             for ((o, p), ty) in row.iter_mut().zip(&self.pos[i * h..][..h]).zip(&self.type0) {
                 *o += p + ty;
             }

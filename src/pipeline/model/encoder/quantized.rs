@@ -406,12 +406,9 @@ pub fn floats(st: &SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<f32>>
         .collect())
 }
 
-/// The f32 values of row `row` of an F16 table of `width` columns.
-pub fn f16_row(table: &[u8], row: usize, width: usize, out: &mut [f32]) {
-    for (o, b) in out
-        .iter_mut()
-        .zip(table[row * width * 2..][..width * 2].chunks_exact(2))
-    {
+/// The f32 values of the F16 values in `bytes` (little-endian), one per element of `out`.
+pub fn f16_into(bytes: &[u8], out: &mut [f32]) {
+    for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
         *o = f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
     }
 }
