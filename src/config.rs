@@ -73,6 +73,9 @@ pub struct RawConfig {
     pub repeat_window_days: Option<u32>,
     /// The same submission again within this many minutes is a duplicate, not a repeat.
     pub duplicate_minutes: Option<u32>,
+    /// Compute the semantic sketch of every message with a sender (an eight-layer encoder
+    /// pass) for repeat detection's `meaning` signal; off by default (see README, "Repeats").
+    pub semantic_sketch: Option<bool>,
     /// History, acked items and corrections older than this many days are purged.
     pub retention_days: Option<u32>,
     /// Items still waiting (queued or dead-lettered) longer than this many days are purged.
@@ -423,6 +426,7 @@ impl RawConfig {
                 "HERKEN_SECRET_FILE" => self.secret_file = Some(v.into()),
                 "HERKEN_REPEAT_WINDOW_DAYS" => self.repeat_window_days = Some(parse(&k, &v)?),
                 "HERKEN_DUPLICATE_MINUTES" => self.duplicate_minutes = Some(parse(&k, &v)?),
+                "HERKEN_SEMANTIC_SKETCH" => self.semantic_sketch = Some(parse(&k, &v)?),
                 "HERKEN_RETENTION_DAYS" => self.retention_days = Some(parse(&k, &v)?),
                 "HERKEN_QUEUE_RETENTION_DAYS" => self.queue_retention_days = Some(parse(&k, &v)?),
                 "HERKEN_AUDIT_RETENTION_DAYS" => self.audit_retention_days = Some(parse(&k, &v)?),
@@ -709,6 +713,7 @@ impl RawConfig {
             repeat: crate::repeat::RepeatOptions {
                 window: chrono::Duration::days(window as i64),
                 duplicate_within: chrono::Duration::minutes(duplicate as i64),
+                semantic_sketch: self.semantic_sketch.unwrap_or(false),
                 ..Default::default()
             },
             retention: chrono::Duration::days(retention as i64),
@@ -795,6 +800,19 @@ mod tests {
             .validate()
             .unwrap();
         assert_eq!(c.max_batch, 7);
+    }
+
+    #[test]
+    fn semantic_sketches_are_off_unless_asked_for() {
+        assert!(!Config::default().repeat.semantic_sketch);
+        let from_file: RawConfig = toml::from_str("semantic_sketch = true").unwrap();
+        assert!(from_file.validate().unwrap().repeat.semantic_sketch);
+        let c = RawConfig::default()
+            .apply_env([("HERKEN_SEMANTIC_SKETCH".to_string(), "true".to_string())])
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert!(c.repeat.semantic_sketch);
     }
 
     #[test]

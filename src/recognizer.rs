@@ -263,6 +263,8 @@ pub struct Recognizer {
     router: Router,
     max_text_chars: usize,
     status: ModelStatus,
+    // Whether a message with a sender gets a semantic sketch (`RepeatOptions::semantic_sketch`).
+    semantic_sketch: bool,
 }
 
 impl Recognizer {
@@ -321,6 +323,7 @@ impl Recognizer {
             router,
             max_text_chars: config.max_text_chars,
             status,
+            semantic_sketch: config.repeat.semantic_sketch,
         })
     }
 
@@ -331,7 +334,15 @@ impl Recognizer {
             router: Router::builtin(),
             max_text_chars,
             status: ModelStatus::Ready,
+            semantic_sketch: false,
         }
+    }
+
+    /// With or without semantic sketches for messages with a sender
+    /// (`RepeatOptions::semantic_sketch`).
+    pub fn with_semantic_sketch(mut self, on: bool) -> Recognizer {
+        self.semantic_sketch = on;
+        self
     }
 
     /// The routing.
@@ -433,10 +444,10 @@ impl Recognizer {
 
     /// The first half of one message's path: validate and run the pipeline. The outcome is
     /// not routed yet ([`Recognizer::finish`] does that). The semantic sketch is computed when
-    /// the message has a sender (it will be remembered and compared).
+    /// it is switched on and the message has a sender (it will be remembered and compared).
     pub fn recognize(&self, message: &Message) -> Result<Recognized> {
         let remembered = crate::repeat::sender::Sender::parse(&message.sender).is_some();
-        self.run(message, remembered)
+        self.run(message, self.semantic_sketch && remembered)
     }
 
     fn run(&self, message: &Message, need_sketch: bool) -> Result<Recognized> {

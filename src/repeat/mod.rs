@@ -154,6 +154,11 @@ pub struct RepeatOptions {
     /// may take longer than `window` (an objection with an advisory committee, twelve weeks
     /// and more), and a chase after them is still about that request.
     pub process_window: Duration,
+    /// Whether messages with a sender get a semantic sketch (the `meaning` signal). It costs
+    /// an eight-layer encoder pass per message the cascade would otherwise answer without the
+    /// encoder, and on the project's sequences it separates same-issue pairs from others no
+    /// better than chance (README, "Repeats"): off unless asked for.
+    pub semantic_sketch: bool,
 }
 
 impl RepeatOptions {
@@ -171,6 +176,7 @@ impl Default for RepeatOptions {
             follow_up_within: Duration::days(2),
             same_day_within: Duration::hours(12),
             process_window: Duration::weeks(26),
+            semantic_sketch: false,
         }
     }
 }

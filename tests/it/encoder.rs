@@ -374,10 +374,15 @@ fn the_cascade_spares_the_head_when_the_sparse_model_is_sure_and_keeps_the_sketc
     let mut with_sender = sure.clone();
     with_sender.sender = "j.jansen@example.org".into();
     let build = |skip: Option<f32>| {
+        let base = crate::support::config();
         let config = herken::config::Config {
             encoder_skip_confidence: skip,
             require_encoder: true,
-            ..crate::support::config()
+            repeat: herken::repeat::RepeatOptions {
+                semantic_sketch: true,
+                ..base.repeat.clone()
+            },
+            ..base
         };
         Recognizer::from_config(&config).unwrap()
     };
@@ -395,4 +400,13 @@ fn the_cascade_spares_the_head_when_the_sparse_model_is_sure_and_keeps_the_sketc
     assert!(r.signature.semantic.is_some());
     let r = always.recognize(&with_sender).unwrap();
     assert!(r.signature.semantic.is_some());
+    // Sketches switched off (the default): no sketch, whether the head is spared (then no
+    // encoder pass runs at all) or asked (the pass runs without the tap).
+    let cascade = cascade.with_semantic_sketch(false);
+    let r = cascade.recognize(&with_sender).unwrap();
+    assert!(r.signature.semantic.is_none());
+    let always = always.with_semantic_sketch(false);
+    let r = always.recognize(&with_sender).unwrap();
+    assert!(r.signature.semantic.is_none());
+    assert_eq!(r.outcome.label, o.label);
 }

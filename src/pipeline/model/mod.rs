@@ -317,7 +317,14 @@ impl Scorer for EncoderScorer {
         }
         self.asked
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self.encoder.embed_with_sketch(input.text) {
+        // The layer-8 tap costs a mean over the states; without it the result cache keys the
+        // embedding alone, as for a message nobody remembers.
+        let embedded = if need_sketch {
+            self.encoder.embed_with_sketch(input.text)
+        } else {
+            self.encoder.embed(input.text).map(|e| (e, None))
+        };
+        match embedded {
             Ok((e, sketch)) if self.head_alone => (self.head.predict(&e), sketch),
             Ok((e, sketch)) => (self.head.blend(&sparse, &self.head.predict(&e)), sketch),
             Err(e) => {
