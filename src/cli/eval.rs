@@ -488,21 +488,19 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    let results = herken::training::cross_genre::run(
-        &prepared,
-        &lexicon,
-        &opts,
-        setup.as_ref(),
-        &config.decide,
-        config.encoder_skip_confidence,
-        &args.genres,
-        &progress,
-        &|r| {
+    let procedure = herken::training::cross_genre::Procedure {
+        lexicon: &lexicon,
+        opts: &opts,
+        setup: setup.as_ref(),
+        decide: &config.decide,
+        skip_above: config.encoder_skip_confidence,
+    };
+    let results =
+        herken::training::cross_genre::run(&prepared, procedure, &args.genres, &progress, &|r| {
             if !args.json {
                 print_row(r)
             }
-        },
-    )?;
+        })?;
     bar.finish_and_clear();
     let (mean, min) = herken::training::cross_genre::summary(&results);
     if args.json {

@@ -136,21 +136,39 @@ fn classify(
     Ok((eval::metrics(&scored), misses))
 }
 
-/// Leave each genre out in turn (or only those in `only`), train on the rest and score it;
-/// the blend skips the encoder's head where the sparse model is at least `skip_above` sure,
-/// as the service does (`encoder_skip_confidence`).
-#[allow(clippy::too_many_arguments)]
+/// How each fold is trained and classified: as `herken train` trains and the service
+/// classifies.
+#[derive(Clone, Copy)]
+pub struct Procedure<'a, 's> {
+    /// The lexicon the sparse model's features and the cues come from.
+    pub lexicon: &'a Lexicon,
+    /// Training options (seed, prior strength, …).
+    pub opts: &'a TrainOptions,
+    /// The encoder and its cache, when the encoder's head is trained too.
+    pub setup: Option<&'a EncoderSetup<'s>>,
+    /// The decide stage's thresholds.
+    pub decide: &'a DecideOptions,
+    /// The cascade: the encoder's head is skipped where the sparse model is at least this
+    /// sure, as the service does (`encoder_skip_confidence`).
+    pub skip_above: Option<f32>,
+}
+
+/// Leave each genre out in turn (or only those in `only`), train on the rest by `procedure`
+/// and score it; `done` is told each genre's result as it comes.
 pub fn run(
     prepared: &Prepared,
-    lexicon: &Lexicon,
-    opts: &TrainOptions,
-    setup: Option<&EncoderSetup<'_>>,
-    decide: &DecideOptions,
-    skip_above: Option<f32>,
+    procedure: Procedure<'_, '_>,
     only: &[String],
     progress: Progress<'_>,
     done: &dyn Fn(&GenreResult),
 ) -> Result<Vec<GenreResult>> {
+    let Procedure {
+        lexicon,
+        opts,
+        setup,
+        decide,
+        skip_above,
+    } = procedure;
     let labels = prepared.labels();
     let samples: Vec<Sample> = prepared.analysed.iter().map(|a| a.sample.clone()).collect();
     let texts = prepared.evidence();
