@@ -446,8 +446,10 @@ impl Recognizer {
     /// not routed yet ([`Recognizer::finish`] does that). The semantic sketch is computed when
     /// it is switched on and the message has a sender (it will be remembered and compared).
     pub fn recognize(&self, message: &Message) -> Result<Recognized> {
-        let remembered = crate::repeat::sender::Sender::parse(&message.sender).is_some();
-        self.run(message, self.semantic_sketch && remembered)
+        // The sender is parsed only when a sketch may be wanted (the engine parses it again).
+        let need_sketch =
+            self.semantic_sketch && crate::repeat::sender::Sender::parse(&message.sender).is_some();
+        self.run(message, need_sketch)
     }
 
     fn run(&self, message: &Message, need_sketch: bool) -> Result<Recognized> {
