@@ -157,7 +157,7 @@ pub struct RepeatOptions {
     /// Whether messages with a sender get a semantic sketch (the `meaning` signal). It costs
     /// an eight-layer encoder pass per message the cascade would otherwise answer without the
     /// encoder, and on the project's sequences it separates same-issue pairs from others no
-    /// better than chance (README, "Repeats"): off unless asked for.
+    /// better than chance (README, "Repeat detection"): off unless asked for.
     pub semantic_sketch: bool,
 }
 

@@ -526,9 +526,9 @@ impl Signature {
     }
 
     /// Whether this message tells of an event (a car hit it, vandals, the storm blew it over)
-    /// that the earlier one did not: something new happened to the object, a new issue even at the
-    /// same place — unless it says the issue persists ("de stronken staan er nog steeds, er
-    /// is iemand tegenaan gereden": the accident is the open issue's consequence).
+    /// that the earlier one did not: something new happened to the object, a new issue even
+    /// at the same place — unless it says the issue persists ("de stronken staan er nog
+    /// steeds, er is iemand tegenaan gereden": the accident is the open issue's consequence).
     pub fn new_event_since(&self, earlier: &Signature) -> bool {
         const EVENTS: &[&str] = &["ongeluk", "omgevallen"];
         let has = |s: &Signature| s.problems.iter().any(|p| EVENTS.contains(&p.as_str()));
