@@ -74,7 +74,8 @@ pub struct RawConfig {
     /// The same submission again within this many minutes is a duplicate, not a repeat.
     pub duplicate_minutes: Option<u32>,
     /// Compute the semantic sketch of every message with a sender (an eight-layer encoder
-    /// pass) for repeat detection's `meaning` signal; off by default (see README, "Repeat detection").
+    /// pass) for repeat detection's `meaning` signal; off by default (see README, "Repeat
+    /// detection").
     pub semantic_sketch: Option<bool>,
     /// History, acked items and corrections older than this many days are purged.
     pub retention_days: Option<u32>,
