@@ -132,6 +132,49 @@ fn int8_embeddings_agree_with_f32_within_the_stated_bound() {
 }
 
 #[test]
+fn a_message_split_over_threads_embeds_as_on_one_thread() {
+    // The int8 runtime shares a lone message's rows between threads (one part of at least 16
+    // rows per thread). Each part quantises its activations on its own scale, so split and
+    // unsplit differ by int8 rounding, not more: both stay as close to f32 as the stated
+    // bound, and to each other. Three threads also make uneven parts; the sketch tap and a
+    // pass that stops at it take the same path.
+    let dir = encoder_dir();
+    let load = |cores| {
+        let e = Encoder::load_on(&dir, Runtime::Int8)
+            .unwrap()
+            .with_cores(cores);
+        e.set_cache_entries(0);
+        e
+    };
+    let (one, split, f32) = (load(1), load(3), encoder_on(Runtime::Libtorch));
+    let long = "De lantaarnpaal op de hoek is weer kapot en niemand doet iets. ".repeat(30);
+    let texts = [
+        "Kapotte lamp.",
+        "Ik heb al drie keer gebeld over de container bij de school en nog steeds is er niets gebeurd, terwijl er beloofd werd dat hij deze week zou worden geleegd.",
+        long.as_str(),
+    ];
+    for t in texts {
+        let (a, sa) = one.embed_with_sketch(t).unwrap();
+        let (b, sb) = split.embed_with_sketch(t).unwrap();
+        let (r, sr) = f32.embed_with_sketch(t).unwrap();
+        let alone = split.sketch(t).unwrap();
+        for (what, c) in [
+            ("split/f32", cosine(&b, &r)),
+            ("split/f32 sketch", cosine(&sb, &sr)),
+            ("split/f32 sketch alone", cosine(&alone, &sr)),
+            ("split/one", cosine(&a, &b)),
+            ("split/one sketch", cosine(&sa, &sb)),
+        ] {
+            assert!(
+                c >= INT8_AGREEMENT,
+                "{what}: cosine {c:.5} for {:?}",
+                &t[..20]
+            );
+        }
+    }
+}
+
+#[test]
 fn dutch_paraphrases_lie_nearer_each_other_than_other_labels() {
     let e = encoder();
     let groups = [

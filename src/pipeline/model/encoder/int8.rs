@@ -11,9 +11,10 @@
 //!
 //! Threads: the FBGEMM kernel runs on the calling thread, and libtorch's own ops are kept there
 //! too (one intra-op thread). [`Encoder::embed_ids`] takes how many threads the message may
-//! use; with more than one, a [`Team`] shares each layer three ways — the rows (tokens) of the
-//! query/key/value map, the attention heads, and the rows of everything after the attention
-//! — so one message at the desk uses both cores while a loaded server gives each message one.
+//! use; with more than one, a [`Team`] shares each layer by rows (tokens): each thread attends
+//! from its rows' queries to all keys and runs the rest of the layer and the next layer's
+//! query/key/value map on its rows, one hand-over per layer (see [`Encoder::layer`]) — so
+//! one message at the desk uses both cores while a loaded server gives each message one.
 //! Measured on the 2-core machine, `herken load` on benches/data/mix.jsonl at concurrency 1:
 //! p50 18–20 ms against 23–27 ms with the rows of each linear map split over rayon.
 
@@ -281,20 +282,34 @@ impl Encoder {
         let mut x = self
             .eln
             .forward(&Tensor::from_slice(&x).view([t as i64, h as i64]), h, eps);
+        let n = self.layers.len();
+        // Layers run: all of them, or up to the tap when the pass stops there.
+        let end = match (tap, stop_at_tap) {
+            (Some(k), true) => k.min(n),
+            _ => n,
+        };
         let mut tapped = None;
-        with_team(threads, |team| {
-            for (li, ly) in self.layers.iter().enumerate() {
+        // A team only when the rows make more than one part.
+        let parts = row_parts(t as i64, threads);
+        with_team(parts.len(), |team| {
+            let mut qkv = match self.layers.first() {
+                Some(first) if end > 0 => Some(rows(team, &parts, |(a, len)| {
+                    let x = x.narrow(0, a, len);
+                    Box::new(move || first.qkv.forward(&x))
+                })?),
+                _ => None,
+            };
+            for li in 0..end {
                 if tap == Some(li) {
                     tapped = Some(pooled(&x)?);
-                    if stop_at_tap {
-                        break;
-                    }
                 }
-                x = self.layer(ly, x.shallow_clone(), team)?;
+                let next = (li + 1 < end).then(|| &self.layers[li + 1].qkv);
+                let this = qkv.take().expect("each layer gets its query/key/value map");
+                (x, qkv) = self.layer(&self.layers[li], next, &x, &this, team, &parts)?;
             }
             Ok::<_, anyhow::Error>(())
         })?;
-        if tap == Some(self.layers.len()) {
+        if tap == Some(end) {
             tapped = Some(pooled(&x)?);
         }
         if stop_at_tap && tapped.is_some() {
@@ -303,51 +318,112 @@ impl Encoder {
         Ok((pooled(&x)?, tapped))
     }
 
-    /// One transformer layer on `x` (`[t, h]`), its work shared by `team`: the rows
-    /// (tokens) of the query/key/value map, the attention heads, and the rows of everything
-    /// after the attention (output map, LayerNorm, feed-forward, LayerNorm), which treats
-    /// each token on its own. Three hand-overs per layer.
-    fn layer<'w>(&'w self, ly: &'w Layer, x: Tensor, team: &Team<'w>) -> Result<Tensor> {
+    /// One transformer layer on `x` (`[t, h]`), given its query/key/value map of all rows
+    /// (`[t, 3h]`), with its work shared by `team` in row `parts`: each thread attends from
+    /// its rows' queries to every key, then runs everything after the attention on its rows
+    /// (output map, LayerNorm, feed-forward, LayerNorm, all of which treat each token on its
+    /// own) and `next`'s query/key/value map of them, so a layer needs one hand-over: the
+    /// next attention wants every row's keys. Returns the layer's output and `next`'s map.
+    fn layer<'w>(
+        &'w self,
+        ly: &'w Layer,
+        next: Option<&'w Linear>,
+        x: &Tensor,
+        qkv: &Tensor,
+        team: &Team<'w>,
+        parts: &[(i64, i64)],
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let c = &self.config;
         let (h, t) = (c.hidden_size as i64, x.size()[0]);
-        let eps = c.layer_norm_eps;
         let nh = c.num_attention_heads as i64;
-        let hd = h / nh;
-        let scale = 1.0 / (hd as f64).sqrt();
-        let qkv = split_rows(team, &[&x], move |[x]| ly.qkv.forward(&x))?; // [t, 3h]
-                                                                           // [3, nh, t, hd], split by heads: libtorch's fused attention (one pass over each
-                                                                           // head's scores) wants batch-first 4-D. tch passes a missing mask to libtorch 2.4 as
-                                                                           // an undefined tensor, which its check refuses; an all-zero additive mask is the same
-                                                                           // (every token sees every other).
-        let heads = qkv.view([t, 3, nh, hd]).permute([1, 2, 0, 3]);
-        let attend = move |[heads]: [Tensor; 1]| -> Result<Tensor> {
-            let t = heads.size()[2];
-            let no_mask = Tensor::zeros([t, t], (Kind::Float, tch::Device::Cpu));
-            let (q, k, v) = (
-                heads.get(0).unsqueeze(0),
-                heads.get(1).unsqueeze(0),
-                heads.get(2).unsqueeze(0),
-            );
-            // [1, heads, t, hd]
-            Tensor::f_scaled_dot_product_attention(&q, &k, &v, Some(&no_mask), 0.0, false, scale)
-                .map_err(|e| anyhow!("attention: {e}"))
-        };
-        let ctx = split(team, nh, 1, &[&heads], attend)?.squeeze_dim(0); // [nh, t, hd]
-        let ctx = ctx.permute([1, 0, 2]).contiguous().view([t, h]);
-        let hu = h as usize;
-        // The residual sums and GELU run in place on tensors this closure made, so the
-        // allocator sees four fewer [rows, h] or [rows, ff] buffers per layer.
-        split_rows(team, &[&ctx, &x], move |[ctx, x]| {
-            let mut a = ly.ao.forward(&ctx)?;
-            a += &x;
-            let y = ly.aln.forward(&a, hu, eps);
-            let mut f = ly.fi.forward(&y)?;
-            let _ = f.gelu_("none");
-            let mut f = ly.fo.forward(&f)?;
-            f += &y;
-            Ok(ly.oln.forward(&f, hu, eps))
-        })
+        // [3, nh, t, hd]: libtorch's fused attention (one pass over each head's scores)
+        // wants batch-first 4-D.
+        let heads = qkv.view([t, 3, nh, h / nh]).permute([1, 2, 0, 3]);
+        if parts.len() == 1 {
+            return self.layer_rows(ly, next, &heads, x, 0);
+        }
+        // Each part writes its rows of these: no two threads touch the same values, and
+        // nobody reads them before every part is done.
+        let cpu = (Kind::Float, tch::Device::Cpu);
+        let out = Tensor::empty([t, h], cpu);
+        let next_qkv = next.map(|_| Tensor::empty([t, 3 * h], cpu));
+        in_parts(team, parts, |(a, len)| {
+            let (heads, x) = (heads.shallow_clone(), x.narrow(0, a, len));
+            let mut out = out.narrow(0, a, len);
+            let next_qkv = next_qkv.as_ref().map(|q| q.narrow(0, a, len));
+            Box::new(move || {
+                let (y, q) = self.layer_rows(ly, next, &heads, &x, a)?;
+                out.copy_(&y);
+                if let (Some(mut to), Some(q)) = (next_qkv, q) {
+                    to.copy_(&q);
+                }
+                Ok(Tensor::new())
+            })
+        })?;
+        Ok((out, next_qkv))
     }
+
+    /// The layer's output for the rows `x` (`[len, h]`, starting at row `start`) from the
+    /// query/key/value `heads` of all rows, and `next`'s query/key/value map of it.
+    fn layer_rows(
+        &self,
+        ly: &Layer,
+        next: Option<&Linear>,
+        heads: &Tensor,
+        x: &Tensor,
+        start: i64,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let c = &self.config;
+        let (h, t, len) = (c.hidden_size, heads.size()[2], x.size()[0]);
+        let eps = c.layer_norm_eps;
+        let hd = h / c.num_attention_heads;
+        // tch passes a missing mask to libtorch 2.4 as an undefined tensor, which its check
+        // refuses; an all-zero additive mask is the same (every token sees every other).
+        let no_mask = Tensor::zeros([len, t], (Kind::Float, tch::Device::Cpu));
+        let q = heads.get(0).narrow(1, start, len).unsqueeze(0);
+        let (k, v) = (heads.get(1).unsqueeze(0), heads.get(2).unsqueeze(0));
+        let scale = 1.0 / (hd as f64).sqrt();
+        let ctx =
+            Tensor::f_scaled_dot_product_attention(&q, &k, &v, Some(&no_mask), 0.0, false, scale)
+                .map_err(|e| anyhow!("attention: {e}"))?; // [1, nh, len, hd]
+        let ctx = ctx
+            .squeeze_dim(0)
+            .permute([1, 0, 2])
+            .reshape([len, h as i64]);
+        // The residual sums and GELU run in place on tensors made here, so the allocator
+        // sees fewer [len, h] or [len, ff] buffers per layer.
+        let mut a = ly.ao.forward(&ctx)?;
+        a += x;
+        let y = ly.aln.forward(&a, h, eps);
+        let mut f = ly.fi.forward(&y)?;
+        let _ = f.gelu_("none");
+        let mut f = ly.fo.forward(&f)?;
+        f += &y;
+        let y = ly.oln.forward(&f, h, eps);
+        let q = next.map(|map| map.forward(&y)).transpose()?;
+        Ok((y, q))
+    }
+}
+
+/// The rows `(start, len)` of each thread's part of a `t`-row pass on a team of `threads`
+/// (fewer parts when `t` is small: a part under 16 rows is not worth a hand-over).
+fn row_parts(t: i64, threads: usize) -> Vec<(i64, i64)> {
+    let parts = (threads as i64).min(t / 16).max(1);
+    (0..parts)
+        .map(|i| (t * i / parts, t * (i + 1) / parts - t * i / parts))
+        .collect()
+}
+
+/// Run the job `job(part)` makes for each of `parts`, the first on this thread and the rest on
+/// `team`'s partners; the results in part order.
+fn in_parts<'w>(
+    team: &Team<'w>,
+    parts: &[(i64, i64)],
+    job: impl Fn((i64, i64)) -> Job<'w>,
+) -> Result<Vec<Tensor>> {
+    let theirs = parts[1..].iter().map(|&p| job(p)).collect();
+    let mine = job(parts[0]);
+    team.run(mine, theirs)
 }
 
 /// Run `f` with file descriptor 2 pointed at /dev/null the first time `notice` is passed
@@ -394,42 +470,15 @@ fn pooled(x: &Tensor) -> Result<Vec<f32>> {
     Vec::<f32>::try_from(normed).map_err(|e| anyhow!("reading the embedding: {e}"))
 }
 
-/// `f` over the rows of `inputs` (all with the same rows), shared by `team`; the results
-/// stacked back in row order.
-fn split_rows<'w, const N: usize>(
+/// The rows of `x`'s map that `job(part)` makes for each of `parts`, as in [`in_parts`],
+/// stacked back in row order (one part: run here, nothing to stack).
+fn rows<'w>(
     team: &Team<'w>,
-    inputs: &[&Tensor; N],
-    f: impl Fn([Tensor; N]) -> Result<Tensor> + Send + Sync + Copy + 'w,
+    parts: &[(i64, i64)],
+    job: impl Fn((i64, i64)) -> Job<'w>,
 ) -> Result<Tensor> {
-    split(team, inputs[0].size()[0], 0, inputs, f)
-}
-
-/// `f` over `n` parts along dimension `dim` of `inputs`, one part per thread of `team` (fewer
-/// when `n` is small: a part under 16 rows is not worth a hand-over), concatenated back.
-fn split<'w, const N: usize>(
-    team: &Team<'w>,
-    n: i64,
-    dim: i64,
-    inputs: &[&Tensor; N],
-    f: impl Fn([Tensor; N]) -> Result<Tensor> + Send + Sync + Copy + 'w,
-) -> Result<Tensor> {
-    let min_part = if dim == 0 { 16 } else { 1 };
-    let parts = (team.size() as i64).min(n / min_part).max(1);
-    if parts == 1 {
-        return f(inputs.map(|t| t.shallow_clone()));
+    if let [only] = parts {
+        return job(*only)();
     }
-    let bounds: Vec<(i64, i64)> = (0..parts)
-        .map(|i| (n * i / parts, n * (i + 1) / parts))
-        .collect();
-    let part = |(a, b): (i64, i64)| inputs.map(|t| t.narrow(dim, a, b - a));
-    let theirs: Vec<Job<'w>> = bounds[1..]
-        .iter()
-        .map(|&r| {
-            let p = part(r);
-            Box::new(move || f(p)) as Job<'w>
-        })
-        .collect();
-    let mine = part(bounds[0]);
-    let outs = team.run(move || f(mine), theirs)?;
-    Ok(Tensor::cat(&outs, dim))
+    Ok(Tensor::cat(&in_parts(team, parts, job)?, 0))
 }

@@ -468,6 +468,13 @@ impl Encoder {
         format!("{}/layer{}", self.base_id, SKETCH_LAYER.min(self.layers))
     }
 
+    /// Let a message alone use at most `cores` threads (default: the machine's cores; the int8
+    /// runtime splits a message's rows over them, see `int8.rs`). 1 keeps every message on one.
+    pub fn with_cores(mut self, cores: usize) -> Encoder {
+        self.cores = cores.max(1);
+        self
+    }
+
     /// Keep at most `entries` results (0: none) in the cache of encoder results.
     pub fn set_cache_entries(&self, entries: usize) {
         self.results.set_capacity(entries);
