@@ -49,6 +49,7 @@ pub mod error;
 pub mod eval;
 pub mod exercises;
 pub mod fetch;
+pub mod hay;
 pub mod intake;
 pub mod jsonl;
 pub mod pipeline;

@@ -21,6 +21,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::hay::Hay;
+
 const SUFFIXES: &str = "straat|laan|weg|plein|kade|gracht|singel|dijk|pad|steeg|hof|park|dreef|baan|markt|wal|veld|ring|allee|plantsoen|erf|brug|haven|kwartier|boulevard|dam|gors|weide|tuin|hoven|burcht|poort|ven|oord";
 
 /// Capitalised words that follow a preposition but are no place.
@@ -93,22 +95,17 @@ pub fn extract(text: &str) -> Vec<Location> {
             out.push(Location { key, number });
         }
     };
-    for c in street_re().captures_iter(text) {
-        let name = c.get(1).map(|m| m.as_str()).unwrap_or("");
+    let hay = Hay::new(text);
+    for c in hay.captures_iter(street_re()) {
+        let name = c.get(1).unwrap_or("");
         // Strip a leading capitalised word that is an ordinary sentence opener.
         let name = strip_openers(name);
         if name.is_empty() {
             continue;
         }
-        let number = c.get(2).map(|n| {
-            format!(
-                "{}{}",
-                n.as_str(),
-                c.get(3)
-                    .map(|l| l.as_str().to_lowercase())
-                    .unwrap_or_default()
-            )
-        });
+        let number = c
+            .get(2)
+            .map(|n| format!("{n}{}", c.get(3).map(str::to_lowercase).unwrap_or_default()));
         let key = normalise(name);
         // "Burgemeester Lelylaan" is also "de Lelylaan", and a word glued before a street
         // ("Glasbak Meidoornstraat vol") is no part of it: the last word is a key too.
@@ -118,8 +115,8 @@ pub fn extract(text: &str) -> Vec<Location> {
             push(head, number, &mut out);
         }
     }
-    for c in place_re().captures_iter(text) {
-        let name = c.get(1).map(|m| m.as_str()).unwrap_or("");
+    for c in hay.captures_iter(place_re()) {
+        let name = c.get(1).unwrap_or("");
         let first = name.split_whitespace().next().unwrap_or("").to_lowercase();
         if NOT_PLACES.contains(&first.as_str())
             || crate::domain::DUTCH_MONTHS.contains(&first.as_str())
@@ -136,14 +133,14 @@ pub fn extract(text: &str) -> Vec<Location> {
         }
         push(key, None, &mut out);
     }
-    for c in postcode_re().captures_iter(text) {
+    for c in hay.captures_iter(postcode_re()) {
         push(
             format!("pc:{}{}", &c[1], c[2].to_lowercase()),
             None,
             &mut out,
         );
     }
-    for key in landmarks(text) {
+    for key in landmarks_in(&hay) {
         push(key, None, &mut out);
     }
     out
@@ -468,8 +465,12 @@ fn chain_re() -> &'static Regex {
 /// Landmark keys in `text`: `lm:<kind or chain> <name>` for named ones, `lmt:<kind>` for an
 /// unnamed kind.
 pub fn landmarks(text: &str) -> Vec<String> {
+    landmarks_in(&Hay::new(text))
+}
+
+fn landmarks_in(hay: &Hay) -> Vec<String> {
     let mut out = Vec::new();
-    for c in landmark_re().captures_iter(text) {
+    for c in hay.captures_iter(landmark_re()) {
         let word = c[1].to_lowercase();
         let Some((kind, _)) = LANDMARK_KINDS
             .iter()
@@ -479,8 +480,8 @@ pub fn landmarks(text: &str) -> Vec<String> {
         };
         match c.get(2) {
             Some(name) => {
-                let is_street = street_re().is_match(name.as_str());
-                let name = normalise(name.as_str().trim_matches(|c| c == '\'' || c == '"'));
+                let is_street = Hay::new(name).is_match(street_re());
+                let name = normalise(name.trim_matches(|c| c == '\'' || c == '"'));
                 let first = name.split_whitespace().next().unwrap_or("");
                 if is_street
                     || NOT_PLACES.contains(&first)
@@ -494,7 +495,7 @@ pub fn landmarks(text: &str) -> Vec<String> {
             None => out.push(format!("lmt:{kind}")),
         }
     }
-    for c in chain_re().captures_iter(text) {
+    for c in hay.captures_iter(chain_re()) {
         let word = c[1].to_lowercase();
         if let Some((chain, _)) = CHAINS.iter().find(|(_, w)| w.contains(&word.as_str())) {
             out.push(format!("lm:{chain}"));

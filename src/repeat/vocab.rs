@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+use crate::hay::Hay;
+
 const PROBLEMS: &str = include_str!("../../data/problems.toml");
 const PROCESSES: &str = include_str!("../../data/processes.toml");
 
@@ -92,9 +94,10 @@ fn processes() -> &'static Vec<Process> {
 
 /// The problems (what is wrong) `text` names by their own phrases, by name, sorted.
 pub fn problems_in(text: &str) -> Vec<String> {
+    let hay = Hay::new(text);
     problems()
         .iter()
-        .filter(|p| p.re.as_ref().is_some_and(|re| re.is_match(text)))
+        .filter(|p| p.re.as_ref().is_some_and(|re| hay.is_match(re)))
         .map(|p| p.name.clone())
         .collect()
 }
@@ -103,19 +106,21 @@ pub fn problems_in(text: &str) -> Vec<String> {
 /// count towards the same problem, never towards a conflict of problems. `own`: the problems
 /// it names itself ([`problems_in`]).
 pub fn context_problems_in(text: &str, own: &[String]) -> Vec<String> {
+    let hay = Hay::new(text);
     problems()
         .iter()
         .filter(|p| !own.contains(&p.name))
-        .filter(|p| p.context.as_ref().is_some_and(|re| re.is_match(text)))
+        .filter(|p| p.context.as_ref().is_some_and(|re| hay.is_match(re)))
         .map(|p| p.name.clone())
         .collect()
 }
 
 /// The kinds of request or case `text` is about, by name, sorted.
 pub fn processes_in(text: &str) -> Vec<String> {
+    let hay = Hay::new(text);
     let mut v: Vec<String> = processes()
         .iter()
-        .filter(|p| p.re.is_match(text))
+        .filter(|p| hay.is_match(&p.re))
         .map(|p| p.name.clone())
         .collect();
     v.sort();
@@ -175,12 +180,11 @@ pub fn case_refs(text: &str) -> Vec<String> {
             out.push(n);
         }
     };
-    for c in case_re().captures_iter(text) {
+    let hay = Hay::new(text);
+    for c in hay.captures_iter(case_re()) {
         push(&c[1]);
     }
-    for m in bare_case_re().find_iter(text) {
-        // Dates such as 2026-03-12 are no cases.
-        let s = m.as_str();
+    for (_, _, s) in hay.find_iter(bare_case_re()) {
         // Dates (2026-03-12) and phone numbers (0612-345678) are no cases.
         if s.len() == 10 && s.chars().filter(|c| *c == '-').count() == 2 || s.starts_with('0') {
             continue;
@@ -220,17 +224,19 @@ pub fn says_fixed(text: &str) -> bool {
             .map(str::to_lowercase)
             .collect()
     };
-    fixed_re().find_iter(text).any(|m| {
-        let before = words(&text[..m.start()]);
-        let inside = words(m.as_str());
-        let after = words(&text[m.end()..]);
-        let negated = |w: &String| NOT_FIXED.contains(&w.as_str()) || w.ends_with("n't");
-        !inside.iter().any(negated)
-            && !before.iter().rev().take(2).any(negated)
-            && !after
-                .first()
-                .is_some_and(|w| ["worden", "wordt", "be", "te"].contains(&w.as_str()))
-    })
+    Hay::new(text)
+        .find_iter(fixed_re())
+        .any(|(start, end, inside)| {
+            let before = words(&text[..start]);
+            let inside = words(inside);
+            let after = words(&text[end..]);
+            let negated = |w: &String| NOT_FIXED.contains(&w.as_str()) || w.ends_with("n't");
+            !inside.iter().any(negated)
+                && !before.iter().rev().take(2).any(negated)
+                && !after
+                    .first()
+                    .is_some_and(|w| ["worden", "wordt", "be", "te"].contains(&w.as_str()))
+        })
 }
 
 static_regex!(
@@ -243,7 +249,11 @@ static_regex!(
 /// names none): a message that tells of a fix and of a problem besides reports that problem.
 /// The municipality's handling and danger are no problem of their own here.
 pub fn problems_besides_fix(text: &str) -> Vec<String> {
-    let rest: Vec<&str> = clause_re().split(text).filter(|c| !says_fixed(c)).collect();
+    let rest: Vec<&str> = Hay::new(text)
+        .split(clause_re())
+        .into_iter()
+        .filter(|c| !says_fixed(c))
+        .collect();
     problems_in(&rest.join(". "))
         .into_iter()
         .filter(|p| p != "geen_reactie" && p != "gevaarlijk")
@@ -258,12 +268,12 @@ static_regex!(
 /// Whether `text` says a problem persists ("nog steeds", "ligt er nog", "still"): a fix it
 /// mentions is of something else.
 pub fn says_still(text: &str) -> bool {
-    still_re().is_match(text)
+    Hay::new(text).is_match(still_re())
 }
 
 /// Whether `text` asks where a request or report stays ("waar blijft het", "nog niets gehoord").
 pub fn asks_status(text: &str) -> bool {
-    status_re().is_match(text)
+    Hay::new(text).is_match(status_re())
 }
 
 #[cfg(test)]
