@@ -155,7 +155,9 @@ pub struct Encoder {
 
 // SAFETY: as for the rust-bert runtime (torch.rs): the tensors are created in `load` and only
 // read afterwards — by FBGEMM and libtorch's CPU ops under `no_grad`, which may read shared
-// tensors from several threads at once. No in-place call on a shared tensor is reachable.
+// tensors from several threads at once. No in-place call on a weight is reachable. (A pass's
+// own output buffers are written in place by its threads, each through a view of its own
+// rows, see `Encoder::layer`: disjoint memory, read only after every thread is done.)
 unsafe impl Sync for Encoder {}
 
 impl Encoder {
@@ -357,6 +359,7 @@ impl Encoder {
                 if let (Some(mut to), Some(q)) = (next_qkv, q) {
                     to.copy_(&q);
                 }
+                // Nothing to hand back: the part is written in place.
                 Ok(Tensor::new())
             })
         })?;
