@@ -12,10 +12,11 @@
 //! symbols, emoji). Byte offsets are the same in both, so a match's span names the original
 //! text, and a word boundary falls where it falls in the original. For patterns written in
 //! ASCII (the repeat vocabulary, addresses, case references) a match in the shadow is the
-//! match in the original, but for a class that takes any letter (`\p{L}`, `\w`, `.`): it
-//! sees a non-ASCII letter as several letters (`[^']{2,40}` counts bytes there), and `(?i)`
-//! letters may take a `q` for one. A match whose span does not fall on the original's
-//! character boundaries is left out.
+//! match in the original, with two exceptions: a class that takes any character (`\p{L}`,
+//! `\w`, `.`, `[^']`) sees a non-ASCII one as two to four (the same span for `\p{L}+`, but
+//! a landmark's quoted name, `'[^']{2,40}'`, is limited to 40 bytes rather than characters),
+//! and a `q` in a pattern (or a class with `q`) matches a non-ASCII letter. A match whose span
+//! does not fall on the original's character boundaries is left out.
 
 use std::borrow::Cow;
 
