@@ -142,7 +142,7 @@ fn facts(c: &Classification, text: &str, signature: &Signature) -> Facts {
         asks_status: crate::repeat::vocab::asks_status(&c.evidence),
         dissatisfied: unhappy,
         // "The posters are gone, but the seat is still broken": the fix is of something else.
-        mentions_fix: mentions_fix && !crate::repeat::vocab::says_still(&c.evidence),
+        mentions_fix: mentions_fix && !signature.says_still,
         label: None,
     }
 }
