@@ -409,12 +409,8 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
         None => herken::pipeline::cues::Lexicon::builtin()?,
     };
     let opts = args.sparse.options();
-    let bar = super::train::progress_bar();
-    let progress = |done: usize, total: usize, phase: &str| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-        bar.set_message(phase.to_string());
-    };
+    let bar = super::progress::Progress::new();
+    let progress = |done: usize, total: usize, phase: &str| bar.update(done, total, phase);
     let fine_tune = args.encoder.options();
     let encoder = super::train::training_encoder(
         config,
@@ -501,7 +497,7 @@ fn cross_genre(args: &EvalArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 print_row(r)
             }
         })?;
-    bar.finish_and_clear();
+    bar.finish();
     let (mean, min) = herken::training::cross_genre::summary(&results);
     if args.json {
         let out = json!({

@@ -9,6 +9,7 @@ mod key;
 mod lexicon;
 mod load;
 mod model;
+mod progress;
 mod purge;
 mod queue;
 mod quiz;

@@ -1,10 +1,9 @@
-//! `herken train`: train the sparse model from the corpus, with a progress bar.
+//! `herken train`: train the sparse model from the corpus, with progress on stderr.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use herken::config::Config;
 use herken::pipeline::cues::Lexicon;
@@ -125,17 +124,6 @@ impl EncoderArgs {
     }
 }
 
-/// The progress bar of long training work.
-pub fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({elapsed}, {eta} left)")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
-}
-
 /// The base encoder for training, or `None` (with the reason on stderr) when it is absent or
 /// not wanted; fine-tuning without an encoder is an error.
 pub fn training_encoder(
@@ -189,12 +177,8 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
     };
     let out = args.out.unwrap_or_else(|| config.model_dir.clone());
     let opts = args.sparse.options();
-    let bar = progress_bar();
-    let progress = |done: usize, total: usize, phase: &str| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-        bar.set_message(phase.to_string());
-    };
+    let bar = super::progress::Progress::new();
+    let progress = |done: usize, total: usize, phase: &str| bar.update(done, total, phase);
     let fine_tune = args.encoder.options();
     let encoder = training_encoder(
         config,
@@ -216,7 +200,7 @@ pub fn run(args: TrainArgs, config: &Config) -> anyhow::Result<ExitCode> {
         setup.as_ref(),
         &progress,
     )?;
-    bar.finish_and_clear();
+    bar.finish();
     eprintln!(
         "trained on {} messages ({}); held-out {}: macro-F1 {:.3}, accuracy {:.3}, klacht recall {:.3}, ECE {:.3}; temperature {:.2}",
         manifest.corpus_count,
