@@ -292,33 +292,6 @@ fn hash(seed: u32, word: &str) -> u32 {
     h ^ (h >> 15)
 }
 
-/// Problems that name no state of the object: danger (a consequence of any state) and the
-/// municipality's handling.
-const NEUTRAL_PROBLEMS: &[&str] = &["gevaarlijk", "geen_reactie"];
-
-/// Problems that may be one state told two ways, beyond the same problem: damage in its
-/// words; a broken lamp is out; a fallen tree or post is damaged; full or dumped rubbish
-/// that is dirty, smells or draws vermin; water that smells, stands in a hole or makes mud;
-/// a loose or broken thing that rattles; what an event (smashed, knocked over) left, broken
-/// glass included. Anything else — out then knocked over, dirty then
-/// broken, full then set on fire, repaired then sprayed with graffiti — is another problem.
-const COMPATIBLE: &[&[&str]] = &[
-    &["kapot", "los", "gat", "omgevallen"],
-    // What an event left: smashed, then broken glass or a panel out (an event *after* an
-    // earlier report is a new issue: see `new_event_since`).
-    &["ongeluk", "kapot", "los", "omgevallen"],
-    &["ongeluk", "vies"],
-    &["uit", "kapot"],
-    &["gedumpt", "vol", "vies", "stank", "ongedierte"],
-    &["water", "stank", "gat", "vies"],
-    &["lawaai", "los", "kapot"],
-];
-
-/// Whether problems `a` and `b` may be the same state of an object told two ways.
-pub fn compatible(a: &str, b: &str) -> bool {
-    a == b || COMPATIBLE.iter().any(|g| g.contains(&a) && g.contains(&b))
-}
-
 impl Signature {
     /// The signature of `text` (the normalised evidence of a message).
     pub fn of(text: &str) -> Signature {
@@ -498,7 +471,7 @@ impl Signature {
     }
 
     /// Whether both name a problem of the object, and none of the same kind or one that
-    /// goes with it ("out" then "hit by a car"; "dirty" then "broken"). See [`compatible`]:
+    /// goes with it ("out" then "hit by a car"; "dirty" then "broken"). See [`vocab::compatible`]:
     /// damage in its many words (broken, loose, a hole) is one kind, a broken lamp is a lamp
     /// that is out, and dumped rubbish that smells or draws rats is the same rubbish. Danger
     /// and the municipality's handling ("geen reactie") are no state of the object.
@@ -507,7 +480,7 @@ impl Signature {
             s.problems
                 .iter()
                 .map(String::as_str)
-                .filter(|p| !NEUTRAL_PROBLEMS.contains(p))
+                .filter(|p| !vocab::is_neutral(p))
                 .collect()
         }
         fn all(s: &Signature) -> Vec<&str> {
@@ -522,7 +495,7 @@ impl Signature {
             && !b.is_empty()
             && !all(self)
                 .iter()
-                .any(|x| all(other).iter().any(|y| compatible(x, y)))
+                .any(|x| all(other).iter().any(|y| vocab::compatible(x, y)))
     }
 
     /// Whether this message tells of an event (a car hit it, vandals, the storm blew it over)
@@ -530,8 +503,7 @@ impl Signature {
     /// at the same place — unless it says the issue persists ("de stronken staan er nog
     /// steeds, er is iemand tegenaan gereden": the accident is the open issue's consequence).
     pub fn new_event_since(&self, earlier: &Signature) -> bool {
-        const EVENTS: &[&str] = &["ongeluk", "omgevallen"];
-        let has = |s: &Signature| s.problems.iter().any(|p| EVENTS.contains(&p.as_str()));
+        let has = |s: &Signature| s.problems.iter().any(|p| vocab::is_event(p));
         has(self) && !has(earlier) && !self.says_still
     }
 

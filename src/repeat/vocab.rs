@@ -31,19 +31,66 @@ struct Problem {
     context: Option<Regex>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProblems {
+    problems: BTreeMap<String, Vec<String>>,
+    relations: Relations,
+}
+
+/// How problems relate, for the same-issue decision (`[relations]` in `problems.toml`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Relations {
+    /// No state of the object: never in conflict with another problem.
+    neutral: Vec<String>,
+    /// Something happened to the object: a new issue where the earlier message named none.
+    events: Vec<String>,
+    /// Groups of problems that may be one state told two ways.
+    compatible: Vec<Vec<String>>,
+}
+
+fn raw_problems() -> &'static RawProblems {
+    static P: OnceLock<RawProblems> = OnceLock::new();
+    P.get_or_init(|| toml::from_str(PROBLEMS).expect("data/problems.toml is valid (tested)"))
+}
+
+fn relations() -> &'static Relations {
+    &raw_problems().relations
+}
+
+/// Whether `problem` names no state of the object (danger, the municipality's handling).
+pub fn is_neutral(problem: &str) -> bool {
+    relations().neutral.iter().any(|p| p == problem)
+}
+
+/// Whether `problem` is an event: something happened to the object.
+pub fn is_event(problem: &str) -> bool {
+    relations().events.iter().any(|p| p == problem)
+}
+
+/// Whether problems `a` and `b` may be the same state of an object told two ways.
+pub fn compatible(a: &str, b: &str) -> bool {
+    a == b
+        || relations()
+            .compatible
+            .iter()
+            .any(|g| g.iter().any(|p| p == a) && g.iter().any(|p| p == b))
+}
+
 fn problems() -> &'static Vec<Problem> {
     static P: OnceLock<Vec<Problem>> = OnceLock::new();
     P.get_or_init(|| {
-        let raw: BTreeMap<String, Vec<String>> =
-            toml::from_str(PROBLEMS).expect("data/problems.toml is valid (tested)");
-        raw.into_iter()
+        raw_problems()
+            .problems
+            .iter()
             .map(|(name, phrases)| {
                 let (context, own): (Vec<String>, Vec<String>) =
-                    phrases.into_iter().partition(|p| p.starts_with('~'));
+                    phrases.iter().cloned().partition(|p| p.starts_with('~'));
                 let context: Vec<String> = context.iter().map(|p| p[1..].to_string()).collect();
                 let some = |v: &[String]| (!v.is_empty()).then(|| alternation(v));
                 Problem {
-                    name,
+                    name: name.clone(),
                     re: some(&own),
                     context: some(&context),
                 }
@@ -279,6 +326,24 @@ pub fn asks_status(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relations_name_only_problems_that_exist() {
+        let r = relations();
+        let names: Vec<&String> = raw_problems().problems.keys().collect();
+        for p in r
+            .neutral
+            .iter()
+            .chain(&r.events)
+            .chain(r.compatible.iter().flatten())
+        {
+            assert!(names.contains(&p), "[relations] names unknown problem {p}");
+        }
+        assert!(is_neutral("geen_reactie") && !is_neutral("kapot"));
+        assert!(is_event("ongeluk") && !is_event("uit"));
+        assert!(compatible("uit", "kapot") && compatible("vies", "vies"));
+        assert!(!compatible("uit", "ongeluk"));
+    }
 
     #[test]
     fn vocabularies_compile_and_find_what_is_wrong() {
