@@ -471,10 +471,11 @@ impl Signature {
     }
 
     /// Whether both name a problem of the object, and none of the same kind or one that
-    /// goes with it ("out" then "hit by a car"; "dirty" then "broken"). See [`vocab::compatible`]:
-    /// damage in its many words (broken, loose, a hole) is one kind, a broken lamp is a lamp
-    /// that is out, and dumped rubbish that smells or draws rats is the same rubbish. Danger
-    /// and the municipality's handling ("geen reactie") are no state of the object.
+    /// goes with it ("out" then "hit by a car"; "dirty" then "broken"). See
+    /// [`vocab::compatible`]: damage in its many words (broken, loose, a hole) is one kind, a
+    /// broken lamp is a lamp that is out, and dumped rubbish that smells or draws rats is the
+    /// same rubbish. Danger and the municipality's handling ("geen reactie") are no state of
+    /// the object ([`vocab::is_neutral`]).
     pub fn problem_conflict(&self, other: &Signature) -> bool {
         fn states(s: &Signature) -> Vec<&str> {
             s.problems
