@@ -641,6 +641,50 @@ mod tests {
     }
 
     #[test]
+    fn a_report_said_to_be_the_first_is_no_repeat() {
+        let lex = Lexicon::builtin().unwrap();
+        let repeats = |t: &str, lang: Lang| {
+            lex.find(t, lang)
+                .iter()
+                .filter(|h| h.family == Family::Herhaling)
+                .count()
+        };
+        for t in [
+            "De leuning zit los. Dit is nog nooit eerder gemeld.",
+            "Ik heb het niet eerder doorgegeven, maar de leuning zit los.",
+            "Voor zover ik weet heeft niemand dit eerder gemeld.",
+            "Ik weet niet of iemand het al eerder gemeld heeft.",
+        ] {
+            assert_eq!(repeats(t, Lang::Nl), 0, "{t}");
+        }
+        for t in [
+            "The railing has come loose. Not reported before.",
+            "I haven't reported this before.",
+            "I haven’t reported this before.",
+            "Nobody has reported it before, I think.",
+            "Not sure if anyone has reported this before.",
+        ] {
+            assert_eq!(repeats(t, Lang::En), 0, "{t}");
+        }
+        // Said to be reported before, it still is; a mask covers only its own phrase.
+        assert_eq!(
+            repeats("De leuning zit los, ik heb het al eerder gemeld.", Lang::Nl),
+            1
+        );
+        assert_eq!(
+            repeats("I reported it before and nothing happened.", Lang::En),
+            2
+        );
+        assert_eq!(
+            repeats(
+                "Niemand kwam kijken. Ik heb het al eerder gemeld.",
+                Lang::Nl
+            ),
+            1
+        );
+    }
+
+    #[test]
     fn a_body_without_phrases_or_with_a_bad_one_is_named() {
         let err = parse_error(BUILTIN_NL, "[[body]]\nnl = 'X'\nen = 'X'\nmatch = ['(x']");
         assert!(err.contains("b.toml") && err.contains("(x"), "{err}");
