@@ -45,10 +45,21 @@ for i in range(0, len(lines), 40):
     put("jsonl", "\n".join(lines[i:i + 3]).encode())
 PY
 
+# A target that does not build, or a finding, fails the run (its log says which): a harness
+# that stopped compiling once reported success here while fuzzing nothing.
+failed=()
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/seeds/$t"
   echo "fuzz: $t for ${seconds} s" >&2
-  (cd fuzz && nice -n 10 cargo fuzz run --sanitizer none --release "$t" "corpus/$t" "seeds/$t" -- \
+  if ! (cd fuzz && nice -n 10 cargo fuzz run --sanitizer none --release "$t" "corpus/$t" "seeds/$t" -- \
       -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=200000 -print_final_stats=1) \
-    2>&1 | tee "fuzz/$t.log" | grep -E "^(#[0-9]+ +(DONE|pulse)|==|SUMMARY|stat::number_of_executed_units|stat::peak_rss_mb|Done)" || true
+    2>&1 | tee "fuzz/$t.log" | { grep -E "^(#[0-9]+ +(DONE|pulse)|==|SUMMARY|stat::number_of_executed_units|stat::peak_rss_mb|Done)" || true; }; then
+    echo "fuzz: $t FAILED: see fuzz/$t.log (a finding's input is in fuzz/artifacts/$t/)" >&2
+    failed+=("$t")
+  fi
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: failed: ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz: ${targets[*]}: ${seconds} s each without a finding" >&2

@@ -18,6 +18,9 @@ if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --locked --all-targets -- -D warnings
   # The build without libtorch (pure-Rust encoder only) must stay clean too.
   cargo clippy --locked --all-targets --no-default-features -- -D warnings
+  # The fuzz targets are not run here (scripts/fuzz.sh takes an hour), but they must keep
+  # compiling against the library: once they silently did not.
+  cargo clippy --locked --manifest-path fuzz/Cargo.toml --bins -- -D warnings
 else
   echo "test: clippy not installed; skipping lints" >&2
 fi
