@@ -80,8 +80,9 @@ impl Progress {
         };
         let mut logged = self.logged.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
+        // The same phase again from its start (the next genre's "head") is a new phase.
         let print = match logged.as_ref() {
-            Some(l) if l.phase == phase => {
+            Some(l) if l.phase == phase && l.tenth <= tenth => {
                 l.tenth < tenth && (tenth == 10 || now.duration_since(l.at) >= self.quiet)
             }
             _ => true,
@@ -142,6 +143,16 @@ mod tests {
             .expect("a new phase is announced");
         assert!(next.starts_with("embedding: 1/50 (2 %"), "{next}");
         assert!(p.line(0, 0, "empty").unwrap().contains("(100 %"));
+    }
+
+    #[test]
+    fn a_phase_run_again_is_announced_again() {
+        let mut p = Progress::with_bar(false);
+        p.quiet = Duration::from_secs(3600);
+        assert!(p.line(0, 7, "head").is_some());
+        assert!(p.line(7, 7, "head").is_some());
+        assert!(p.line(0, 7, "head").is_some(), "the next genre's head");
+        assert!(p.line(3, 7, "head").is_none());
     }
 
     #[test]
