@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// How far a phase had come when a line was last printed.
 struct Logged {
     phase: String,
-    tenth: u64,
+    tenth: usize,
     at: Instant,
 }
 
@@ -73,11 +73,8 @@ impl Progress {
     /// The line to print for this report, if it starts or ends a phase, or crosses a tenth of
     /// it at least `quiet` after the last line.
     fn line(&self, done: usize, total: usize, phase: &str) -> Option<String> {
-        let tenth = if total == 0 {
-            10
-        } else {
-            (done.min(total) as u64 * 10) / total as u64
-        };
+        let percent = (done.min(total) * 100).checked_div(total).unwrap_or(100);
+        let tenth = percent / 10;
         let mut logged = self.logged.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         // The same phase again from its start (the next genre's "head") is a new phase.
@@ -96,7 +93,6 @@ impl Progress {
             at: now,
         });
         let secs = self.started.elapsed().as_secs();
-        let percent = (done.min(total) * 100).checked_div(total).unwrap_or(100);
         Some(format!(
             "{phase}: {done}/{total} ({percent} %, {}m {:02}s)",
             secs / 60,

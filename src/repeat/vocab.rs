@@ -50,13 +50,45 @@ struct Relations {
     compatible: Vec<Vec<String>>,
 }
 
-fn raw_problems() -> &'static RawProblems {
-    static P: OnceLock<RawProblems> = OnceLock::new();
-    P.get_or_init(|| toml::from_str(PROBLEMS).expect("data/problems.toml is valid (tested)"))
+/// `problems.toml` compiled: the problems with their regexes, and how they relate.
+struct Problems {
+    list: Vec<Problem>,
+    relations: Relations,
+}
+
+fn compiled_problems() -> &'static Problems {
+    static P: OnceLock<Problems> = OnceLock::new();
+    P.get_or_init(|| {
+        let raw: RawProblems =
+            toml::from_str(PROBLEMS).expect("data/problems.toml is valid (tested)");
+        let list = raw
+            .problems
+            .into_iter()
+            .map(|(name, phrases)| {
+                let (context, own): (Vec<String>, Vec<String>) =
+                    phrases.into_iter().partition(|p| p.starts_with('~'));
+                let context: Vec<String> = context.iter().map(|p| p[1..].to_string()).collect();
+                let some = |v: &[String]| (!v.is_empty()).then(|| alternation(v));
+                Problem {
+                    name,
+                    re: some(&own),
+                    context: some(&context),
+                }
+            })
+            .collect();
+        Problems {
+            list,
+            relations: raw.relations,
+        }
+    })
+}
+
+fn problems() -> &'static Vec<Problem> {
+    &compiled_problems().list
 }
 
 fn relations() -> &'static Relations {
-    &raw_problems().relations
+    &compiled_problems().relations
 }
 
 /// Whether `problem` names no state of the object (danger, the municipality's handling).
@@ -76,27 +108,6 @@ pub fn compatible(a: &str, b: &str) -> bool {
             .compatible
             .iter()
             .any(|g| g.iter().any(|p| p == a) && g.iter().any(|p| p == b))
-}
-
-fn problems() -> &'static Vec<Problem> {
-    static P: OnceLock<Vec<Problem>> = OnceLock::new();
-    P.get_or_init(|| {
-        raw_problems()
-            .problems
-            .iter()
-            .map(|(name, phrases)| {
-                let (context, own): (Vec<String>, Vec<String>) =
-                    phrases.iter().cloned().partition(|p| p.starts_with('~'));
-                let context: Vec<String> = context.iter().map(|p| p[1..].to_string()).collect();
-                let some = |v: &[String]| (!v.is_empty()).then(|| alternation(v));
-                Problem {
-                    name: name.clone(),
-                    re: some(&own),
-                    context: some(&context),
-                }
-            })
-            .collect()
-    })
 }
 
 #[derive(Deserialize)]
@@ -330,7 +341,7 @@ mod tests {
     #[test]
     fn relations_name_only_problems_that_exist() {
         let r = relations();
-        let names: Vec<&String> = raw_problems().problems.keys().collect();
+        let names: Vec<&String> = problems().iter().map(|p| &p.name).collect();
         for p in r
             .neutral
             .iter()
